@@ -1,0 +1,18 @@
+# The two commands of the README: `make demo` and `make test`.
+SWIFT ?= swift
+RELEASE_BIN = .build/release/segtune
+DEMO = fixtures/demo/white-matter
+
+.PHONY: setup demo test release
+
+setup:
+	@scripts/setup
+
+release: setup
+	$(SWIFT) build -c release --product segtune
+
+demo: release
+	$(RELEASE_BIN) inspect $(DEMO)
+
+test: setup
+	$(SWIFT) test

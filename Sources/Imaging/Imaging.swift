@@ -1,0 +1,2 @@
+import CDICOM
+import CImageIO
