@@ -1,0 +1,75 @@
+/// Softmax and multi-head scaled dot-product attention.
+///
+/// Attention works on strided views so that callers need no head-splitting
+/// copies: TinyViT's fused qkv rows (token, head, [q|k|v]) and SAM's separate
+/// projections are both just different strides.
+
+/// Softmax of each row of `rows × width`, in place.
+public func softmaxRowsForward(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+    for r in 0..<rows { softmaxRow(x + r * width, width) }
+}
+
+@inline(__always) func softmaxRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    var m = -Float.infinity
+    for i in 0..<n { m = max(m, p[i]) }
+    let m8 = Vec8(repeating: m)
+    map8(p, p, n) { exp8($0 - m8) }
+    var acc = Vec8(), i = 0
+    while i + 8 <= n { acc += load8(p + i); i += 8 }
+    var s = acc.sum()
+    while i < n { s += p[i]; i += 1 }
+    let inv = 1 / s
+    for j in 0..<n { p[j] *= inv }
+}
+
+/// Where element (sequence s, token t, head h, channel d) lives:
+/// `base + s·sequenceStride + t·rowStride + h·headStride + d`.
+public struct HeadView: @unchecked Sendable {
+    public var base: UnsafeMutablePointer<Float>
+    public var sequenceStride: Int, rowStride: Int, headStride: Int
+    public init(_ base: UnsafeMutablePointer<Float>, sequenceStride: Int, rowStride: Int, headStride: Int) {
+        self.base = base; self.sequenceStride = sequenceStride; self.rowStride = rowStride; self.headStride = headStride
+    }
+    @inline(__always) func at(_ s: Int, _ h: Int) -> UnsafeMutablePointer<Float> {
+        base + s * sequenceStride + h * headStride
+    }
+}
+
+/// The sizes of one attention call.
+public struct AttentionShape: Sendable {
+    public var sequences: Int, heads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int
+    public var scale: Float
+    public init(sequences: Int, heads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int? = nil, scale: Float? = nil) {
+        self.sequences = sequences; self.heads = heads; self.queries = queries; self.keys = keys
+        self.headDim = headDim; self.valueDim = valueDim ?? headDim
+        self.scale = scale ?? 1 / Float(headDim).squareRoot()
+    }
+}
+
+/// out = softmax(scale · q·kᵀ + bias) · v for every (sequence, head).
+/// bias: (heads, queries, keys) added to the scaled scores, or nil.
+/// probs: where to keep the probabilities (sequences, heads, queries, keys) for a
+/// backward pass, or nil to use per-thread scratch.
+/// Parallel over (sequence, head) pairs, single-threaded BLAS inside.
+public func attentionForward(q: HeadView, k: HeadView, v: HeadView, out: HeadView, shape a: AttentionShape,
+                             bias: UnsafePointer<Float>? = nil, probs: UnsafeMutablePointer<Float>? = nil) {
+    let tile = a.queries * a.keys
+    let biasBox = UncheckedBox(bias), probsBox = UncheckedBox(probs)
+    Threads.parallelRanges(a.sequences * a.heads) { range in
+        let scratch = probsBox.value == nil ? UnsafeMutablePointer<Float>.allocate(capacity: tile) : nil
+        defer { scratch?.deallocate() }
+        for job in range {
+            let s = job / a.heads, h = job % a.heads
+            let p = probsBox.value.map { $0 + job * tile } ?? scratch!
+            if let bias = biasBox.value {
+                p.update(from: bias + h * tile, count: tile)
+            }
+            gemm(transB: true, m: a.queries, n: a.keys, k: a.headDim, alpha: a.scale,
+                 a: q.at(s, h), lda: q.rowStride, b: k.at(s, h), ldb: k.rowStride,
+                 beta: biasBox.value == nil ? 0 : 1, c: p, ldc: a.keys)
+            softmaxRowsForward(p, rows: a.queries, width: a.keys)
+            gemm(m: a.queries, n: a.valueDim, k: a.keys, a: p, lda: a.keys,
+                 b: v.at(s, h), ldb: v.rowStride, c: out.at(s, h), ldc: out.rowStride)
+        }
+    }
+}
