@@ -24,12 +24,16 @@ public func softmaxRowsForward(_ x: UnsafeMutablePointer<Float>, rows: Int, widt
 
 /// Where element (sequence s, token t, head h, channel d) lives:
 /// `base + s·sequenceStride + t·rowStride + h·headStride + d`.
+/// The view holds its tensor, so the storage outlives every kernel given the view.
 public struct HeadView: @unchecked Sendable {
-    public var base: UnsafeMutablePointer<Float>
+    public let tensor: Tensor
+    public var offset: Int
     public var sequenceStride: Int, rowStride: Int, headStride: Int
-    public init(_ base: UnsafeMutablePointer<Float>, sequenceStride: Int, rowStride: Int, headStride: Int) {
-        self.base = base; self.sequenceStride = sequenceStride; self.rowStride = rowStride; self.headStride = headStride
+    public init(_ tensor: Tensor, offset: Int = 0, sequenceStride: Int, rowStride: Int, headStride: Int) {
+        self.tensor = tensor; self.offset = offset
+        self.sequenceStride = sequenceStride; self.rowStride = rowStride; self.headStride = headStride
     }
+    var base: UnsafeMutablePointer<Float> { tensor.ptr + offset }
     @inline(__always) func at(_ s: Int, _ h: Int) -> UnsafeMutablePointer<Float> {
         base + s * sequenceStride + h * headStride
     }
@@ -57,6 +61,7 @@ public func attentionForward(q: HeadView, k: HeadView, v: HeadView, out: HeadVie
     let biasBox = UncheckedBox(bias), probsBox = UncheckedBox(probs)
     Threads.parallelRanges(a.sequences * a.heads) { range in
         let scratch = probsBox.value == nil ? UnsafeMutablePointer<Float>.allocate(capacity: tile) : nil
+        scratch?.initialize(repeating: 0, count: tile)
         defer { scratch?.deallocate() }
         for job in range {
             let s = job / a.heads, h = job % a.heads

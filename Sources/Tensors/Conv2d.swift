@@ -83,14 +83,15 @@ public func depthwiseConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry
     let out = Tensor(zeros: [n, ho, wo, c])
     let zeros = Tensor(zeros: [c])
     let src = UncheckedBox(x.ptr), dst = UncheckedBox(out.ptr), wt = UncheckedBox(weight.ptr)
-    let bs = UncheckedBox((bias ?? zeros).ptr)
-    Threads.parallelRanges(n * ho) { rows in
+    let biasTensor = bias ?? zeros
+    let bs = UncheckedBox(biasTensor.ptr)
+    withExtendedLifetime(biasTensor) { Threads.parallelRanges(n * ho) { rows in
         for r in rows {
             let b = r / ho, oy = r % ho
             depthwiseRow(src.value + b * h * w * c, dst.value + (b * ho + oy) * wo * c, wt.value, bs.value,
                          h: h, w: w, c: c, oy: oy, wo: wo, g: g)
         }
-    }
+    } }
     return out
 }
 

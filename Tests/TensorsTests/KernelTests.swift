@@ -159,9 +159,9 @@ import Testing
         let qkv = rng.tensor([seqs, tokens, heads * 3 * d]), bias = rng.tensor([heads, tokens, tokens])
         let out = Tensor(zeros: [seqs, tokens, heads * d])
         let row = heads * 3 * d
-        func view(_ offset: Int) -> HeadView { HeadView(qkv.ptr + offset, sequenceStride: tokens * row, rowStride: row, headStride: 3 * d) }
+        func view(_ offset: Int) -> HeadView { HeadView(qkv, offset: offset, sequenceStride: tokens * row, rowStride: row, headStride: 3 * d) }
         attentionForward(q: view(0), k: view(d), v: view(2 * d),
-                         out: HeadView(out.ptr, sequenceStride: tokens * heads * d, rowStride: heads * d, headStride: d),
+                         out: HeadView(out, sequenceStride: tokens * heads * d, rowStride: heads * d, headStride: d),
                          shape: AttentionShape(sequences: seqs, heads: heads, queries: tokens, keys: tokens, headDim: d),
                          bias: bias.ptr)
         var expected = [Float](repeating: 0, count: out.count)
