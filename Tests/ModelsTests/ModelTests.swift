@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import Models
+@testable import Tensors
+
+@Suite struct ModelTests {
+    /// Upstream numbers offsets (|Δy|, |Δx|) in first-seen order; worked out by hand for a 2×2 window:
+    /// points (0,0) (0,1) (1,0) (1,1) → offsets (0,0)=0 (0,1)=1 (1,0)=2 (1,1)=3.
+    @Test func attentionBiasIndicesFollowFirstSeenOrder() {
+        let small = attentionBiasIndices(window: 2)
+        #expect(small.offsets == 4)
+        #expect(small.index == [0, 1, 2, 3,
+                                1, 0, 3, 2,
+                                2, 3, 0, 1,
+                                3, 2, 1, 0])
+        #expect(attentionBiasIndices(window: 7).offsets == 49)
+        #expect(attentionBiasIndices(window: 14).offsets == 196)
+    }
+
+    @Test(.enabled(if: hasRealCheckpoint, "needs models/lite_medsam.pth (scripts/setup)"))
+    func realCheckpointLoadsWithEveryKeyUsed() throws {
+        #expect(realWeights.count == 435)
+        _ = try SAMModel(preset: .liteMedSAM, weights: realWeights)
+    }
+
+    @Test(.enabled(if: hasRealCheckpoint, "needs models/lite_medsam.pth (scripts/setup)"))
+    func mismatchedCheckpointNamesEveryKindOfProblem() throws {
+        var w = realWeights
+        w["mask_decoder.iou_token.weight"] = nil
+        w["mask_decoder.extra.weight"] = Tensor(zeros: [3])
+        w["image_encoder.neck.0.weight"] = Tensor(zeros: [256, 320])
+        do {
+            _ = try SAMModel(preset: .liteMedSAM, weights: w)
+            Issue.record("a mismatched checkpoint was accepted")
+        } catch let e as CheckpointMismatch {
+            #expect(e.missing == ["mask_decoder.iou_token.weight"])
+            #expect(e.unexpected == ["mask_decoder.extra.weight"])
+            #expect(e.misshaped == ["image_encoder.neck.0.weight: model [256, 320, 1, 1], checkpoint [256, 320]"])
+            #expect(e.description.contains("1 missing") && e.description.contains("1 unexpected") && e.description.contains("1 mis-shaped"))
+        }
+    }
+
+    /// LiteMedSAM's preprocessing on a 4×2 gray image: longest side → 256, min–max to [0, 1], zero padding.
+    @Test(.enabled(if: hasRealCheckpoint, "needs models/lite_medsam.pth (scripts/setup)"))
+    func prepareResizesNormalisesAndPads() throws {
+        let segmenter = try #require(realSegmenter)
+        let p = segmenter.prepare(pixels: [10, 20, 30, 50, 10, 20, 30, 50], width: 4, height: 2, channels: 1)
+        #expect((p.resizedWidth, p.resizedHeight, p.scale) == (256, 128, 64))
+        #expect(p.input.shape == [1, 256, 256, 3])
+        let v = p.input.data
+        #expect(v[0] == 0 && v[1] == 0 && v[2] == 0)                        // the minimum, all three channels
+        #expect(v[(0 * 256 + 255) * 3] == 1)                                  // right edge holds the maximum
+        #expect(v[(127 * 256 + 100) * 3] > 0 && v[(128 * 256 + 100) * 3] == 0) // padding starts at row 128
+    }
+}
