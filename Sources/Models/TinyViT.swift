@@ -93,7 +93,7 @@ struct WindowAttention {
     func callAsFunction(_ x: Tensor) -> Tensor {
         let (windows, n, c) = (x.shape[0], x.shape[1], x.shape[2])
         let qkvOut = qkv(norm(x))
-        let out = Tensor(zeros: [windows, n, c])
+        let out = Tensor(uninitialized: [windows, n, c])
         let row = 3 * c
         func view(_ part: Int) -> HeadView {
             HeadView(qkvOut, offset: part * keyDim, sequenceStride: n * row, rowStride: row, headStride: 3 * keyDim)

@@ -22,7 +22,7 @@ struct DecoderAttention {
     func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
         let (b, nq, nk) = (q.shape[0], q.shape[1], k.shape[1])
         let qp = qProj(q), kp = kProj(k), vp = vProj(v)
-        let out = Tensor(zeros: [b, nq, internalDim])
+        let out = Tensor(uninitialized: [b, nq, internalDim])
         let d = internalDim / heads
         func view(_ t: Tensor, _ n: Int) -> HeadView { HeadView(t, sequenceStride: n * internalDim, rowStride: internalDim, headStride: d) }
         attentionForward(q: view(qp, nq), k: view(kp, nk), v: view(vp, nk), out: view(out, nq),

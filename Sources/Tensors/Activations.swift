@@ -3,7 +3,8 @@
 
 /// GELU, exact erf form (PyTorch's nn.GELU default): x · ½ · (1 + erf(x/√2)).
 @inline(__always) public func gelu8(_ x: Vec8) -> Vec8 {
-    x * Vec8(repeating: 0.5) * (Vec8(repeating: 1) + erf8(x * Vec8(repeating: 0.7071067811865476)))
+    let half = x * Vec8(repeating: 0.5)
+    return half.addingProduct(half, erfRational8(x * Vec8(repeating: 0.7071067811865476)))
 }
 
 @inline(__always) public func relu8(_ x: Vec8) -> Vec8 {
@@ -32,9 +33,9 @@ public func sigmoidForward(_ input: UnsafePointer<Float>, _ output: UnsafeMutabl
 
 extension Tensor {
     /// A new tensor holding GELU(self).
-    public func gelu() -> Tensor { let r = Tensor(zeros: shape); geluForward(ptr, r.ptr, count); return r }
-    public func relu() -> Tensor { let r = Tensor(zeros: shape); reluForward(ptr, r.ptr, count); return r }
-    public func sigmoid() -> Tensor { let r = Tensor(zeros: shape); sigmoidForward(ptr, r.ptr, count); return r }
+    public func gelu() -> Tensor { let r = Tensor(uninitialized: shape); geluForward(ptr, r.ptr, count); return r }
+    public func relu() -> Tensor { let r = Tensor(uninitialized: shape); reluForward(ptr, r.ptr, count); return r }
+    public func sigmoid() -> Tensor { let r = Tensor(uninitialized: shape); sigmoidForward(ptr, r.ptr, count); return r }
     public func geluInPlace() { geluForward(ptr, ptr, count) }
     public func reluInPlace() { reluForward(ptr, ptr, count) }
 }

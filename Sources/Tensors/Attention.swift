@@ -1,3 +1,5 @@
+import Foundation
+
 /// Softmax and multi-head scaled dot-product attention.
 ///
 /// Attention works on strided views so that callers need no head-splitting
@@ -10,16 +12,21 @@ public func softmaxRowsForward(_ x: UnsafeMutablePointer<Float>, rows: Int, widt
 }
 
 @inline(__always) func softmaxRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    var mv = Vec8(repeating: -.infinity), i = 0
+    while i + 8 <= n { let v = load8(p + i); mv.replace(with: v, where: v .> mv); i += 8 }
     var m = -Float.infinity
-    for i in 0..<n { m = max(m, p[i]) }
+    for l in 0..<8 { m = max(m, mv[l]) }
+    while i < n { m = max(m, p[i]); i += 1 }
     let m8 = Vec8(repeating: m)
-    map8(p, p, n) { exp8($0 - m8) }
-    var acc = Vec8(), i = 0
-    while i + 8 <= n { acc += load8(p + i); i += 8 }
+    var acc = Vec8()
+    i = 0
+    while i + 8 <= n { let e = exp8(load8(p + i) - m8); store8(e, p + i); acc += e; i += 8 }
     var s = acc.sum()
-    while i < n { s += p[i]; i += 1 }
-    let inv = 1 / s
-    for j in 0..<n { p[j] *= inv }
+    while i < n { let e = Foundation.exp(p[i] - m); p[i] = e; s += e; i += 1 }
+    let inv = Vec8(repeating: 1 / s)
+    i = 0
+    while i + 8 <= n { store8(load8(p + i) * inv, p + i); i += 8 }
+    while i < n { p[i] *= inv[0]; i += 1 }
 }
 
 /// Where element (sequence s, token t, head h, channel d) lives:

@@ -31,13 +31,14 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvG
     let cout = weight.shape[0], cg = cin / groups, og = cout / groups
     precondition(weight.shape == [cout, g.kernel, g.kernel, cg], "conv2d: weight \(weight.shape) for input \(x.shape)")
     let ho = g.outSize(h), wo = g.outSize(w)
-    let out = Tensor(zeros: [n, ho, wo, cout])
+    // Every output is written: bias copy + GEMM (beta 1), or GEMM alone (beta 0).
+    let out = bias == nil ? Tensor(zeros: [n, ho, wo, cout]) : Tensor(uninitialized: [n, ho, wo, cout])
     if g.kernel == 1 && g.stride == 1 && g.padding == 0 && groups == 1 {
         linearForward(x.ptr, weight.ptr, bias?.ptr, out.ptr, rows: n * h * w, inFeatures: cin, outFeatures: cout)
         return out
     }
     let kk = g.kernel * g.kernel * cg
-    let col = Tensor(zeros: [ho * wo, kk])
+    let col = Tensor(uninitialized: [ho * wo, kk])
     for b in 0..<n {
         let src = x.ptr + b * h * w * cin, dst = out.ptr + b * ho * wo * cout
         if let bias { for p in 0..<(ho * wo) { (dst + p * cout).update(from: bias.ptr, count: cout) } }
@@ -80,7 +81,7 @@ public func depthwiseConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry
     let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     precondition(weight.shape == [g.kernel, g.kernel, c], "depthwiseConv2d: weight \(weight.shape) for \(x.shape)")
     let ho = g.outSize(h), wo = g.outSize(w)
-    let out = Tensor(zeros: [n, ho, wo, c])
+    let out = Tensor(uninitialized: [n, ho, wo, c])
     let zeros = Tensor(zeros: [c])
     let src = UncheckedBox(x.ptr), dst = UncheckedBox(out.ptr), wt = UncheckedBox(weight.ptr)
     let biasTensor = bias ?? zeros
@@ -145,7 +146,7 @@ public func transposedConv2x2(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Ten
     let cout = weight.shape[3]
     precondition(weight.shape == [cin, 2, 2, cout], "transposedConv2x2: weight \(weight.shape) for \(x.shape)")
     let blocks = Tensor(zeros: [h * w, 4 * cout])
-    let out = Tensor(zeros: [n, 2 * h, 2 * w, cout])
+    let out = Tensor(uninitialized: [n, 2 * h, 2 * w, cout])
     for b in 0..<n {
         gemm(m: h * w, n: 4 * cout, k: cin, a: x.ptr + b * h * w * cin, lda: cin,
              b: weight.ptr, ldb: 4 * cout, c: blocks.ptr, ldc: 4 * cout)

@@ -18,7 +18,7 @@ extension Tensor {
     /// self + other, same shape.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "shape mismatch \(a.shape) + \(b.shape)")
-        let r = Tensor(zeros: a.shape)
+        let r = Tensor(uninitialized: a.shape)
         addForward(a.ptr, b.ptr, r.ptr, a.count)
         return r
     }
@@ -46,7 +46,7 @@ extension Tensor {
         var strides = [Int](repeating: 1, count: rank)
         for i in stride(from: rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * shape[i + 1] }
         let srcStrides = axes.map { strides[$0] }
-        let r = Tensor(zeros: newShape)
+        let r = Tensor(uninitialized: newShape)
         var index = [Int](repeating: 0, count: rank)
         let src = ptr, dst = r.ptr
         for o in 0..<count {

@@ -41,6 +41,28 @@ public typealias Vec8 = SIMD8<Float>
     return r.replacing(with: -r, where: negative)
 }
 
+/// erf(x) as a rational function x·P(x²)/Q(x²) on x clamped to [−4, 4] (the
+/// approximation Eigen and XLA use for float), a few ulp from the true erf and
+/// about twice as fast as the exp-based form above: GELU's hot path.
+@inline(__always) public func erfRational8(_ input: Vec8) -> Vec8 {
+    var x = input.replacing(with: 4, where: input .> 4)
+    x.replace(with: -4, where: x .< -4)
+    let x2 = x * x
+    var p = Vec8(repeating: -2.72614225801306e-10)
+    p = Vec8(repeating: 2.77068142495902e-08).addingProduct(p, x2)
+    p = Vec8(repeating: -2.10102402082508e-06).addingProduct(p, x2)
+    p = Vec8(repeating: -5.69250639462346e-05).addingProduct(p, x2)
+    p = Vec8(repeating: -7.34990630326855e-04).addingProduct(p, x2)
+    p = Vec8(repeating: -2.95459980854025e-03).addingProduct(p, x2)
+    p = Vec8(repeating: -1.60960333262415e-02).addingProduct(p, x2)
+    var q = Vec8(repeating: -1.45660718464996e-05)
+    q = Vec8(repeating: -2.13374055278905e-04).addingProduct(q, x2)
+    q = Vec8(repeating: -1.68282697438203e-03).addingProduct(q, x2)
+    q = Vec8(repeating: -7.37332916720468e-03).addingProduct(q, x2)
+    q = Vec8(repeating: -1.42647390514189e-02).addingProduct(q, x2)
+    return x * p / q
+}
+
 /// Applies an 8-wide function over a buffer, the tail through a zero-padded vector.
 @inline(__always) public func map8(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                                     _ count: Int, _ f: (Vec8) -> Vec8) {

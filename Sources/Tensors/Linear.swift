@@ -18,7 +18,8 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let inF = weight.shape[1], outF = weight.shape[0]
     precondition(x.shape.last == inF, "linear: input \(x.shape) does not end in \(inF)")
     let rows = x.count / inF
-    let out = Tensor(zeros: Array(x.shape.dropLast()) + [outF])
+    let outShape = Array(x.shape.dropLast()) + [outF]
+    let out = bias == nil ? Tensor(zeros: outShape) : Tensor(uninitialized: outShape)
     linearForward(x.ptr, weight.ptr, bias?.ptr, out.ptr, rows: rows, inFeatures: inF, outFeatures: outF)
     return out
 }

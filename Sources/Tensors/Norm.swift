@@ -40,7 +40,7 @@ public func layerNormForward(_ inp: UnsafePointer<Float>, _ out: UnsafeMutablePo
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
     let width = x.shape.last!
     precondition(weight.count == width && bias.count == width, "layerNorm: \(x.shape) vs \(weight.shape)")
-    let out = Tensor(zeros: x.shape)
+    let out = Tensor(uninitialized: x.shape)
     layerNormForward(x.ptr, out.ptr, weight: weight.ptr, bias: bias.ptr, rows: x.count / width, width: width, eps: eps)
     return out
 }

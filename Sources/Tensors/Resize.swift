@@ -5,7 +5,7 @@
 public func resizeBilinear(_ x: Tensor, height outH: Int, width outW: Int) -> Tensor {
     let p = x.count / (x.shape[x.rank - 2] * x.shape[x.rank - 1])
     let h = x.shape[x.rank - 2], w = x.shape[x.rank - 1]
-    let out = Tensor(zeros: Array(x.shape.dropLast(2)) + [outH, outW])
+    let out = Tensor(uninitialized: Array(x.shape.dropLast(2)) + [outH, outW])
     let ys = sourceIndices(inSize: h, outSize: outH), xs = sourceIndices(inSize: w, outSize: outW)
     for plane in 0..<p {
         let src = x.ptr + plane * h * w, dst = out.ptr + plane * outH * outW

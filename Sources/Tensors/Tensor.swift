@@ -19,10 +19,17 @@ public final class Tensor: @unchecked Sendable {
     public var rank: Int { shape.count }
 
     /// A zero-filled tensor.
-    public init(zeros shape: [Int]) {
+    public convenience init(zeros shape: [Int]) {
+        self.init(uninitialized: shape)
+        data.initialize(repeating: 0)
+    }
+
+    /// A tensor whose values are garbage until written: only for outputs a
+    /// kernel overwrites entirely (it saves a pass over memory).
+    public init(uninitialized shape: [Int]) {
+        Memory.configured
         let n = Tensor.elementCount(shape)
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
-        buffer.initialize(repeating: 0)
         self.shape = shape
         self.data = buffer
         self.owner = nil
@@ -56,7 +63,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// A tensor with its own copy of the storage.
     public func copy() -> Tensor {
-        let result = Tensor(zeros: shape)
+        let result = Tensor(uninitialized: shape)
         if count > 0 { result.data.baseAddress!.update(from: data.baseAddress!, count: count) }
         return result
     }

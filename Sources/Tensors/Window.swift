@@ -25,7 +25,7 @@ public func windowUnpartition(_ windows: Tensor, window: Int, height h: Int, wid
     let c = windows.shape[2]
     let nh = (h + window - 1) / window, nw = (w + window - 1) / window
     let n = windows.shape[0] / (nh * nw)
-    let out = Tensor(zeros: [n, h, w, c])
+    let out = Tensor(uninitialized: [n, h, w, c])
     for b in 0..<n {
         for y in 0..<h {
             let wy = y / window, ty = y % window

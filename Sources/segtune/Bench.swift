@@ -1,6 +1,119 @@
 import ArgumentParser
+import Foundation
+import Models
+import Tensors
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Not built yet.")
-    func run() throws { throw ValidationError("'Bench' is not built yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Time the model on this machine: encoder, prompt encoder + decoder, and a whole predict.",
+        discussion: """
+            Times the image encoder, the prompt encoder + mask decoder (one box), and a whole
+            prediction of one synthetic 512×512 image (preprocess, encode, decode, resize back),
+            each after a warm-up: median, min and max over --runs, GFLOP/s, and peak resident
+            memory. Build with -c release for meaningful numbers.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Timed runs per measurement (at least 10 for the reported medians).")
+    var runs: Int = 10
+
+    @Flag(help: "Print one JSON object as the last line.")
+    var json = false
+
+    func validate() throws {
+        if runs < 1 { throw ValidationError("--runs must be at least 1") }
+        if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        _ = try ModelPreset.named(modelOptions.model)
+    }
+
+    func run() throws {
+        if let t = modelOptions.threads { Threads.count = t }
+        let loadStart = ContinuousClock.now
+        let segmenter = try loadSegmenter(modelOptions)
+        let loadMs = milliseconds(ContinuousClock.now - loadStart)
+
+        // A synthetic 512×512 scan-like image: a bright ellipse on a textured background.
+        let side = 512
+        var pixels = [Float](repeating: 0, count: side * side)
+        for y in 0..<side {
+            for x in 0..<side {
+                let dx = Float(x - 260) / 150, dy = Float(y - 240) / 100
+                pixels[y * side + x] = 40 + 20 * sin(Float(x) / 13) + (dx * dx + dy * dy < 1 ? 150 : 0)
+            }
+        }
+        let box = BoxPrompt(x0: 100, y0: 130, x1: 420, y1: 350)
+        let image = segmenter.prepare(pixels: pixels, width: side, height: side, channels: 1)
+        let embedding = segmenter.imageEmbedding(image)
+
+        let encoder = measure(runs) { _ = segmenter.imageEmbedding(image) }
+        let decoder = measure(runs) {
+            let (sparse, dense) = segmenter.promptEmbeddings(box: box, points: [], for: image)
+            _ = segmenter.decode(imageEmbedding: embedding, sparse: sparse, dense: dense)
+        }
+        let predict = measure(runs) {
+            _ = segmenter.predict(pixels: pixels, width: side, height: side, channels: 1, box: box)
+        }
+        let encoderGF = segmenter.model.imageEncoder.forwardFLOPs / 1e9
+        let decoderGF = segmenter.model.maskDecoder.forwardFLOPs(sparseTokens: 2) / 1e9
+        let rssMB = peakResidentMegabytes()
+
+        print("model \(segmenter.model.preset.name), \(Threads.count) thread(s), \(runs) runs after a warm-up; checkpoint loaded in \(format(loadMs)) ms")
+        print("part                     median ms    min ms    max ms   GFLOP  GFLOP/s")
+        for (name, t, gf) in [("encoder", encoder, encoderGF), ("prompt encoder + decoder", decoder, decoderGF),
+                              ("predict 512×512", predict, encoderGF + decoderGF)] {
+            print(name.padding(toLength: 24, withPad: " ", startingAt: 0),
+                  pad(format(t.median), 10), pad(format(t.min), 9), pad(format(t.max), 9),
+                  pad(String(format: "%.2f", gf), 7), pad(String(format: "%.1f", gf / t.median * 1e3), 8))
+        }
+        print("peak resident memory: \(format(rssMB)) MB")
+        if json {
+            let object: [String: Any] = [
+                "model": segmenter.model.preset.name, "threads": Threads.count, "runs": runs,
+                "encoder_ms": encoder.median, "encoder_min_ms": encoder.min, "encoder_max_ms": encoder.max,
+                "decoder_ms": decoder.median, "decoder_min_ms": decoder.min, "decoder_max_ms": decoder.max,
+                "predict_ms": predict.median, "predict_min_ms": predict.min, "predict_max_ms": predict.max,
+                "encoder_gflop": encoderGF, "decoder_gflop": decoderGF,
+                "encoder_gflops_per_s": encoderGF / encoder.median * 1e3, "peak_rss_mb": rssMB,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
 }
+
+struct Timing { var median: Double, min: Double, max: Double }
+
+/// One warm-up call, then `runs` timed calls.
+func measure(_ runs: Int, _ body: () -> Void) -> Timing {
+    body()
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = ContinuousClock.now
+        body()
+        times.append(milliseconds(ContinuousClock.now - start))
+    }
+    times.sort()
+    let mid = times.count / 2
+    let median = times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
+    return Timing(median: median, min: times.first!, max: times.last!)
+}
+
+func milliseconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15
+}
+
+/// Peak resident set size of this process (getrusage; kilobytes on Linux, bytes on macOS).
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    #if os(macOS)
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1_048_576
+    #else
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+    #endif
+}
+
+func format(_ v: Double) -> String { String(format: "%.1f", v) }
+func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }

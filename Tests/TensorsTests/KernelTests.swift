@@ -213,3 +213,12 @@ import Testing
         #expect(seen.allSatisfy { $0 == 1 })
     }
 }
+
+@Suite struct FastMathTests {
+    @Test func rationalErfMatchesFoundation() {
+        for x in stride(from: -6 as Float, through: 6, by: 0.001) {
+            let ours = erfRational8(Vec8(repeating: x))[0], ref = Float(Foundation.erf(Double(x)))
+            #expect(abs(ours - ref) < 1e-6, "erf(\(x))")
+        }
+    }
+}
