@@ -1,0 +1,110 @@
+/// A reverse-mode tape: gradients of one scalar-like seed with respect to the
+/// tensors marked `requireGradient` (prompts), through the frozen model.
+///
+/// Usage:
+///
+///     let tape = Tape()
+///     tape.requireGradient(tokens)
+///     let logits = model(tokens, tape: tape)          // taped ops (TapedOps.swift)
+///     tape.backward(seeding: logits, with: dLogits)   // the loss gave dLoss/dLogits
+///     let dTokens = tape.gradient(of: tokens)
+///
+/// - During the forward, each taped op whose input depends (transitively) on a
+///   marked tensor records one backward closure; an op on constants only (the
+///   frozen image-embedding path) records nothing and costs nothing. Passing
+///   `tape: nil` to a taped op is plain inference.
+/// - Weights are constants: no op computes a weight gradient.
+/// - Tensors are identified by object identity. The tape holds them weakly, so
+///   tracking pins no memory; a closure keeps alive only what its backward
+///   reads (the softmax output, LayerNorm's input, attention's q, k, v). Each
+///   tracked tensor gets its own slot, so an address reused after a tensor is
+///   freed never inherits a gradient.
+/// - Gradients are allocated lazily as zeros and accumulated (+=) by the
+///   backward kernels. An intermediate's gradient is freed as soon as the op
+///   that produced it has run its backward; only the marked tensors' remain.
+/// - One `backward` per tape: make a new tape for each training step.
+public final class Tape {
+    private struct Entry {
+        weak var tensor: Tensor?
+        let slot: Int
+    }
+
+    private struct Step {
+        let output: Int
+        let run: (Tape, Tensor) -> Void
+    }
+
+    private var entries: [ObjectIdentifier: Entry] = [:]
+    private var shapes: [[Int]] = []
+    private var gradients: [Tensor?] = []
+    private var leaves: Set<Int> = []
+    private var steps: [Step] = []
+    private var finished = false
+
+    public init() {}
+
+    /// Marks `tensor` as an input whose gradient `gradient(of:)` will return.
+    public func requireGradient(_ tensor: Tensor) {
+        leaves.insert(slot(of: tensor) ?? register(tensor))
+    }
+
+    /// Whether `tensor` is marked or depends on a marked tensor.
+    public func tracks(_ tensor: Tensor) -> Bool { slot(of: tensor) != nil }
+
+    /// How many op backwards have been recorded (0 for a forward on constants).
+    public var recordedOps: Int { steps.count }
+
+    /// Runs the recorded backwards in reverse order, starting from dL/d`output` = `gradient`.
+    /// If `output` does not depend on any marked tensor, every gradient is zero.
+    public func backward(seeding output: Tensor, with gradient: Tensor) {
+        precondition(!finished, "Tape.backward: a tape runs backward once; make a new tape per step")
+        precondition(gradient.count == output.count, "Tape.backward: seed \(gradient.shape) for output \(output.shape)")
+        finished = true
+        guard let seedSlot = slot(of: output) else { steps = []; return }
+        self.gradient(slot: seedSlot).add(gradient)
+        while let step = steps.popLast() {
+            // An output no later op used, and that is not the seed, has no gradient: skip.
+            guard let dOut = gradients[step.output] else { continue }
+            step.run(self, dOut)
+            if !leaves.contains(step.output) { gradients[step.output] = nil }
+        }
+    }
+
+    /// The gradient of a marked tensor after `backward` (zeros if the seed does not depend on it);
+    /// nil for a tensor never marked.
+    public func gradient(of tensor: Tensor) -> Tensor? {
+        guard let s = slot(of: tensor), leaves.contains(s) else { return nil }
+        return gradients[s] ?? Tensor(zeros: shapes[s])
+    }
+
+    // MARK: - For taped ops
+
+    /// The slot of a tracked tensor, nil if it needs no gradient.
+    func slot(of tensor: Tensor) -> Int? {
+        guard let e = entries[ObjectIdentifier(tensor)], e.tensor === tensor else { return nil }
+        return e.slot
+    }
+
+    /// Records that `output` was computed from tracked inputs; `backward(tape, dOutput)`
+    /// accumulates into the inputs' gradients through `gradient(slot:)`.
+    func record(_ output: Tensor, backward: @escaping (Tape, Tensor) -> Void) {
+        precondition(!finished, "Tape: recording after backward")
+        steps.append(Step(output: register(output), run: backward))
+    }
+
+    /// The gradient buffer of a slot, zeros when first asked for.
+    func gradient(slot: Int) -> Tensor {
+        if let g = gradients[slot] { return g }
+        let g = Tensor(zeros: shapes[slot])
+        gradients[slot] = g
+        return g
+    }
+
+    private func register(_ tensor: Tensor) -> Int {
+        let s = shapes.count
+        shapes.append(tensor.shape)
+        gradients.append(nil)
+        entries[ObjectIdentifier(tensor)] = Entry(tensor: tensor, slot: s)
+        return s
+    }
+}

@@ -1,0 +1,33 @@
+/// Multi-head attention on token sequences, taped (see TapedOps.swift).
+
+/// softmax(q·kᵀ/√d + bias)·v per head, with heads split as SAM's `_separate_heads`
+/// (channel = head · d + j): q (B, Nq, C), k (B, Nk, C), v (B, Nk, Cv) → (B, Nq, Cv).
+/// bias (heads, Nq, Nk) is a constant (TinyViT's attention biases), or nil.
+/// The backward keeps q, k, v and recomputes the probabilities per head and per
+/// block of query rows (Attention+Backward.swift): nothing quadratic is stored.
+public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, bias: Tensor? = nil, tape: Tape?) -> Tensor {
+    let (b, nq, c) = (q.shape[0], q.shape[1], q.shape[2])
+    let (nk, cv) = (k.shape[1], v.shape[2])
+    precondition(q.rank == 3 && k.shape == [b, nk, c] && v.shape == [b, nk, cv] && c % heads == 0 && cv % heads == 0,
+                 "attention: q \(q.shape), k \(k.shape), v \(v.shape), \(heads) heads")
+    precondition(bias == nil || bias!.shape == [heads, nq, nk], "attention: bias \(bias!.shape) for \(heads)×\(nq)×\(nk)")
+    let shape = AttentionShape(sequences: b, heads: heads, queries: nq, keys: nk, headDim: c / heads, valueDim: cv / heads)
+    let view = { (t: Tensor) in
+        HeadView(t, sequenceStride: t.shape[1] * t.shape[2], rowStride: t.shape[2], headStride: t.shape[2] / heads)
+    }
+    let out = Tensor(uninitialized: [b, nq, cv])
+    withExtendedLifetime(bias) {
+        attentionForward(q: view(q), k: view(k), v: view(v), out: view(out), shape: shape, bias: bias?.ptr)
+    }
+    guard let tape else { return out }
+    let qs = tape.slot(of: q), ks = tape.slot(of: k), vs = tape.slot(of: v)
+    if qs == nil && ks == nil && vs == nil { return out }
+    tape.record(out) { tape, dOut in
+        withExtendedLifetime(bias) {
+            attentionBackward(q: view(q), k: view(k), v: view(v), dOut: view(dOut),
+                              dQ: qs.map { view(tape.gradient(slot: $0)) }, dK: ks.map { view(tape.gradient(slot: $0)) },
+                              dV: vs.map { view(tape.gradient(slot: $0)) }, shape: shape, bias: bias?.ptr)
+        }
+    }
+    return out
+}
