@@ -92,8 +92,8 @@ def malicious_checkpoint(out):
     payload = pickle.dumps(collections.OrderedDict(weight=_Eval()), protocol=3)
     path = os.path.join(out, "malicious-eval.pth")
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", payload)
-        z.writestr("archive/version", "3\n")
+        for name, data in [("archive/data.pkl", payload), ("archive/version", b"3\n")]:
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)  # reproducible bytes
 
 
 def python_safetensors(out):
@@ -106,7 +106,9 @@ def python_safetensors(out):
         "i64": torch.tensor([[1, -2], [3, 4000000000]], dtype=torch.int64),
         "scalar": torch.tensor(0.25),
     }
-    save_file(tensors, os.path.join(out, "python-written.safetensors"), metadata={"writer": "safetensors.torch"})
+    path = os.path.join(out, "python-written.safetensors")
+    save_file(tensors, path, metadata={"writer": "safetensors.torch"})
+    os.chmod(path, 0o644)  # safetensors creates files 0600
     with open(os.path.join(out, "python-written.json"), "w") as f:
         json.dump({"metadata": {"writer": "safetensors.torch"},
                    "tensors": {k: _describe(v) for k, v in tensors.items()}}, f, indent=1)
