@@ -34,7 +34,8 @@ class FixtureFile:
 
     def save(self, folder, manifest):
         path = os.path.join(folder, self.filename)
-        save_file(self.tensors, path, metadata={"generator": "scripts/make-parity-fixtures", "torch": torch.__version__})
+        # One metadata key: safetensors orders several at random.
+        save_file(self.tensors, path, metadata={"generator": f"scripts/make-parity-fixtures, torch {torch.__version__}"})
         os.chmod(path, 0o644)  # safetensors creates files 0600
         manifest[self.filename] = {
             "description": self.description,

@@ -83,7 +83,9 @@ def make_all(checkpoint, out):
     image_pe = pe.get_dense_pe()
     masks_all, iou_all = dec.predict_masks(embedding, image_pe, sparse, dense)
     low_res, iou = dec(embedding, image_pe, sparse, dense, multimask_output=False)
-    assert torch.equal(low_res, masks_all[:, 0:1]) and torch.equal(net(x, box), low_res)
+    # The three routes agree (not bit for bit: oneDNN may pick other kernels per call).
+    assert torch.allclose(low_res, masks_all[:, 0:1], rtol=0, atol=1e-4)
+    assert torch.allclose(net(x, box), low_res, rtol=0, atol=1e-4)
 
     e = FixtureFile("litemedsam-encoder.safetensors",
                     "TinyViT encoder of LiteMedSAM on the square synthetic image (seed 2024)")
