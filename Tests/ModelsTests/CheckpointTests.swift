@@ -186,3 +186,19 @@ private func expectMatches(_ tensor: Tensor?, _ fixture: Any?, _ name: String) {
         }
     }
 }
+
+@Suite struct CheckpointVariantTests {
+    @Test func deflatedZipReadsThroughZIPFoundation() throws {
+        let expected = try #require(try ParityFixtures.json("small-checkpoints.json")["tensors"] as? [String: Any])
+        let state = try loadCheckpoint(at: ParityFixtures.url("small-deflated.pth"))
+        #expect(Set(state.keys) == Set(expected.keys))
+        for (name, fixture) in expected { expectMatches(state[name], fixture, "deflated \(name)") }
+    }
+
+    @Test func bigEndianCheckpointIsConverted() throws {
+        let expected = try #require(try ParityFixtures.json("small-bigendian.json")["tensors"] as? [String: Any])
+        let state = try loadCheckpoint(at: ParityFixtures.url("small-bigendian.pth"))
+        #expect(Set(state.keys) == Set(expected.keys))
+        for (name, fixture) in expected { expectMatches(state[name], fixture, "big-endian \(name)") }
+    }
+}

@@ -114,8 +114,39 @@ def python_safetensors(out):
                    "tensors": {k: _describe(v) for k, v in tensors.items()}}, f, indent=1)
 
 
+def rezipped_variants(out):
+    """small-nested-model.pth re-zipped deflated (a user's re-packed file), and a
+    big-endian variant (byteorder "big", every storage byte-swapped) of a plain dict."""
+    source = os.path.join(out, "small-nested-model.pth")
+    with zipfile.ZipFile(source) as z, \
+            zipfile.ZipFile(os.path.join(out, "small-deflated.pth"), "w", compression=zipfile.ZIP_DEFLATED) as d:
+        for info in z.infolist():
+            d.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), z.read(info.filename),
+                       compress_type=zipfile.ZIP_DEFLATED)
+
+    g = torch.Generator().manual_seed(3)
+    state = collections.OrderedDict(f=torch.randn(2, 3, generator=g), h=torch.randn(4, generator=g).half(),
+                                    l=torch.tensor([5, -6], dtype=torch.int64))
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    widths = {"0": 4, "1": 2, "2": 8}   # storages are numbered in pickling order: f, h, l
+    with zipfile.ZipFile(buffer) as z, \
+            zipfile.ZipFile(os.path.join(out, "small-bigendian.pth"), "w", compression=zipfile.ZIP_STORED) as b:
+        for info in z.infolist():
+            data = z.read(info.filename)
+            folder, _, key = info.filename.rpartition("/")
+            if folder.endswith("/data"):
+                data = b"".join(data[i:i + widths[key]][::-1] for i in range(0, len(data), widths[key]))
+            elif key == "byteorder":
+                data = b"big"
+            b.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    with open(os.path.join(out, "small-bigendian.json"), "w") as f:
+        json.dump({"tensors": {k: _describe(v) for k, v in state.items()}}, f, indent=1)
+
+
 def make_all(checkpoint, out):
     checkpoint_samples(checkpoint, out)
     small_checkpoints(out)
+    rezipped_variants(out)
     malicious_checkpoint(out)
     python_safetensors(out)
