@@ -28,7 +28,7 @@ def checkpoint_samples(checkpoint, out):
     keys = [
         "image_encoder.patch_embed.seq.0.c.weight",
         "image_encoder.layers.2.blocks.0.attn.attention_biases",
-        "image_encoder.neck.0.weight" if "image_encoder.neck.0.weight" in sd else "image_encoder.layers.3.blocks.1.mlp.fc2.weight",
+        "image_encoder.neck.0.weight",
         "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix",
         "mask_decoder.iou_prediction_head.layers.2.bias",
         "image_encoder.patch_embed.seq.0.bn.num_batches_tracked",
