@@ -3,25 +3,14 @@ import Testing
 import Tensors
 @testable import Models
 
-/// The repository root, found from this file's path (tests run from any folder).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-let parityFixtures = repositoryRoot.appendingPathComponent("fixtures/parity")
-
-/// A JSON fixture written by scripts/make-parity-fixtures.
-func fixtureJSON(_ name: String) throws -> [String: Any] {
-    let data = try Data(contentsOf: parityFixtures.appendingPathComponent(name))
-    return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-}
-
-func temporaryDirectory() throws -> URL {
+private func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-ckpt-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
 
 /// Expects `body` to throw a `CheckpointError` whose text contains every one of `parts`.
-func expectCheckpointError(containing parts: [String], _ body: () throws -> Void,
+private func expectCheckpointError(containing parts: [String], _ body: () throws -> Void,
                            sourceLocation: SourceLocation = #_sourceLocation) {
     do {
         try body()
@@ -37,10 +26,10 @@ func expectCheckpointError(containing parts: [String], _ body: () throws -> Void
 
 /// JSON numbers parse as Double (Foundation may be off in the last bit); the
 /// fixtures hold Float32 values, so compare after rounding to Float.
-func floats(_ json: Any?) -> [Float]? { (json as? [Double])?.map { Float($0) } }
+private func floats(_ json: Any?) -> [Float]? { (json as? [Double])?.map { Float($0) } }
 
 /// Compares a loaded tensor with a fixture entry `{"shape": [...], "values": [...]}`.
-func expectMatches(_ tensor: Tensor?, _ fixture: Any?, _ name: String) {
+private func expectMatches(_ tensor: Tensor?, _ fixture: Any?, _ name: String) {
     guard let tensor, let fixture = fixture as? [String: Any],
           let shape = fixture["shape"] as? [Int], let values = floats(fixture["values"]) else {
         Issue.record("\(name): missing tensor or fixture entry")
@@ -52,9 +41,9 @@ func expectMatches(_ tensor: Tensor?, _ fixture: Any?, _ name: String) {
 
 @Suite struct CheckpointTests {
     @Test func realLiteMedSAMCheckpointLoads() throws {
-        let url = repositoryRoot.appendingPathComponent("models/lite_medsam.pth")
+        let url = ParityFixtures.repositoryRoot.appendingPathComponent("models/lite_medsam.pth")
         try #require(FileManager.default.fileExists(atPath: url.path), "models/lite_medsam.pth is missing: run scripts/setup")
-        let expected = try fixtureJSON("checkpoint-samples.json")
+        let expected = try ParityFixtures.json("checkpoint-samples.json")
         let state = try loadCheckpoint(at: url)
         #expect(state.count == expected["entries"] as? Int)
         #expect(state.values.reduce(0) { $0 + $1.count } == expected["values"] as? Int)
@@ -71,18 +60,18 @@ func expectMatches(_ tensor: Tensor?, _ fixture: Any?, _ name: String) {
     }
 
     @Test func smallTorchCheckpointsWithHalfBFloat16StridesAndNesting() throws {
-        let expected = try fixtureJSON("small-checkpoints.json")
+        let expected = try ParityFixtures.json("small-checkpoints.json")
         let files = try #require(expected["files"] as? [String])
         let tensors = try #require(expected["tensors"] as? [String: Any])
         for file in files {
-            let state = try loadCheckpoint(at: parityFixtures.appendingPathComponent(file))
+            let state = try loadCheckpoint(at: ParityFixtures.url(file))
             #expect(Set(state.keys) == Set(tensors.keys), "\(file) keys")
             for (name, fixture) in tensors { expectMatches(state[name], fixture, "\(file) \(name)") }
         }
     }
 
     @Test func maliciousPickleIsRefusedNamingTheGlobal() {
-        let url = parityFixtures.appendingPathComponent("malicious-eval.pth")
+        let url = ParityFixtures.url("malicious-eval.pth")
         expectCheckpointError(containing: ["malicious-eval.pth", "builtins.eval"]) { _ = try loadCheckpoint(at: url) }
     }
 
@@ -106,7 +95,7 @@ func expectMatches(_ tensor: Tensor?, _ fixture: Any?, _ name: String) {
     }
 
     @Test func truncatedZipIsAnError() throws {
-        let source = try Data(contentsOf: parityFixtures.appendingPathComponent("small-nested-model.pth"))
+        let source = try Data(contentsOf: ParityFixtures.url("small-nested-model.pth"))
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         for length in [0, 3, 100, source.count / 2, source.count - 30] {
@@ -159,8 +148,8 @@ func expectMatches(_ tensor: Tensor?, _ fixture: Any?, _ name: String) {
     }
 
     @Test func safetensorsWrittenByPythonReads() throws {
-        let url = parityFixtures.appendingPathComponent("python-written.safetensors")
-        let expected = try fixtureJSON("python-written.json")
+        let url = ParityFixtures.url("python-written.safetensors")
+        let expected = try ParityFixtures.json("python-written.json")
         let tensors = try #require(expected["tensors"] as? [String: Any])
         let state = try readSafetensors(at: url)
         #expect(Set(state.keys) == Set(tensors.keys))
@@ -169,7 +158,7 @@ func expectMatches(_ tensor: Tensor?, _ fixture: Any?, _ name: String) {
     }
 
     @Test func truncatedSafetensorsIsAnError() throws {
-        let source = try Data(contentsOf: parityFixtures.appendingPathComponent("python-written.safetensors"))
+        let source = try Data(contentsOf: ParityFixtures.url("python-written.safetensors"))
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("cut.safetensors")
@@ -195,5 +184,21 @@ func expectMatches(_ tensor: Tensor?, _ fixture: Any?, _ name: String) {
         expectCheckpointError(containing: ["9 missing: k0, k1, k2, k3, k4, … 4 more"]) {
             try validate(stateDict: [:], against: many)
         }
+    }
+}
+
+@Suite struct CheckpointVariantTests {
+    @Test func deflatedZipReadsThroughZIPFoundation() throws {
+        let expected = try #require(try ParityFixtures.json("small-checkpoints.json")["tensors"] as? [String: Any])
+        let state = try loadCheckpoint(at: ParityFixtures.url("small-deflated.pth"))
+        #expect(Set(state.keys) == Set(expected.keys))
+        for (name, fixture) in expected { expectMatches(state[name], fixture, "deflated \(name)") }
+    }
+
+    @Test func bigEndianCheckpointIsConverted() throws {
+        let expected = try #require(try ParityFixtures.json("small-bigendian.json")["tensors"] as? [String: Any])
+        let state = try loadCheckpoint(at: ParityFixtures.url("small-bigendian.pth"))
+        #expect(Set(state.keys) == Set(expected.keys))
+        for (name, fixture) in expected { expectMatches(state[name], fixture, "big-endian \(name)") }
     }
 }

@@ -28,7 +28,7 @@ def checkpoint_samples(checkpoint, out):
     keys = [
         "image_encoder.patch_embed.seq.0.c.weight",
         "image_encoder.layers.2.blocks.0.attn.attention_biases",
-        "image_encoder.neck.0.weight" if "image_encoder.neck.0.weight" in sd else "image_encoder.layers.3.blocks.1.mlp.fc2.weight",
+        "image_encoder.neck.0.weight",
         "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix",
         "mask_decoder.iou_prediction_head.layers.2.bias",
         "image_encoder.patch_embed.seq.0.bn.num_batches_tracked",
@@ -92,8 +92,8 @@ def malicious_checkpoint(out):
     payload = pickle.dumps(collections.OrderedDict(weight=_Eval()), protocol=3)
     path = os.path.join(out, "malicious-eval.pth")
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", payload)
-        z.writestr("archive/version", "3\n")
+        for name, data in [("archive/data.pkl", payload), ("archive/version", b"3\n")]:
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)  # reproducible bytes
 
 
 def python_safetensors(out):
@@ -106,14 +106,47 @@ def python_safetensors(out):
         "i64": torch.tensor([[1, -2], [3, 4000000000]], dtype=torch.int64),
         "scalar": torch.tensor(0.25),
     }
-    save_file(tensors, os.path.join(out, "python-written.safetensors"), metadata={"writer": "safetensors.torch"})
+    path = os.path.join(out, "python-written.safetensors")
+    save_file(tensors, path, metadata={"writer": "safetensors.torch"})
+    os.chmod(path, 0o644)  # safetensors creates files 0600
     with open(os.path.join(out, "python-written.json"), "w") as f:
         json.dump({"metadata": {"writer": "safetensors.torch"},
                    "tensors": {k: _describe(v) for k, v in tensors.items()}}, f, indent=1)
 
 
+def rezipped_variants(out):
+    """small-nested-model.pth re-zipped deflated (a user's re-packed file), and a
+    big-endian variant (byteorder "big", every storage byte-swapped) of a plain dict."""
+    source = os.path.join(out, "small-nested-model.pth")
+    with zipfile.ZipFile(source) as z, \
+            zipfile.ZipFile(os.path.join(out, "small-deflated.pth"), "w", compression=zipfile.ZIP_DEFLATED) as d:
+        for info in z.infolist():
+            d.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), z.read(info.filename),
+                       compress_type=zipfile.ZIP_DEFLATED)
+
+    g = torch.Generator().manual_seed(3)
+    state = collections.OrderedDict(f=torch.randn(2, 3, generator=g), h=torch.randn(4, generator=g).half(),
+                                    l=torch.tensor([5, -6], dtype=torch.int64))
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    widths = {"0": 4, "1": 2, "2": 8}   # storages are numbered in pickling order: f, h, l
+    with zipfile.ZipFile(buffer) as z, \
+            zipfile.ZipFile(os.path.join(out, "small-bigendian.pth"), "w", compression=zipfile.ZIP_STORED) as b:
+        for info in z.infolist():
+            data = z.read(info.filename)
+            folder, _, key = info.filename.rpartition("/")
+            if folder.endswith("/data"):
+                data = b"".join(data[i:i + widths[key]][::-1] for i in range(0, len(data), widths[key]))
+            elif key == "byteorder":
+                data = b"big"
+            b.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    with open(os.path.join(out, "small-bigendian.json"), "w") as f:
+        json.dump({"tensors": {k: _describe(v) for k, v in state.items()}}, f, indent=1)
+
+
 def make_all(checkpoint, out):
     checkpoint_samples(checkpoint, out)
     small_checkpoints(out)
+    rezipped_variants(out)
     malicious_checkpoint(out)
     python_safetensors(out)

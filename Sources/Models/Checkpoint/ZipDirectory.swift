@@ -18,6 +18,7 @@ struct ZipDirectory {
     }
 
     let entries: [Entry]
+    private let byName: [String: Int]
 
     static func isZip(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.le(UInt32.self, at: 0) == 0x0403_4b50
@@ -52,6 +53,7 @@ struct ZipDirectory {
             entries.append(try Self.readEntry(at: &position, in: bytes, file: file))
         }
         self.entries = entries
+        byName = Dictionary(entries.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The single entry whose name ends with `suffix` (PyTorch's folder prefix is arbitrary).
@@ -60,7 +62,7 @@ struct ZipDirectory {
     }
 
     func entry(named name: String) -> Entry? {
-        entries.first { $0.name == name }
+        byName[name].map { entries[$0] }
     }
 
     private static func findEndOfCentralDirectory(_ bytes: UnsafeRawBufferPointer) -> Int? {
