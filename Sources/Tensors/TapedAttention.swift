@@ -31,3 +31,30 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, bias: Tensor?
     }
     return out
 }
+
+/// Attention on TinyViT's fused projection: qkv (B, N, heads · (2·keyDim + valueDim)), each
+/// head's slice laid out [q | k | v] (PLATFORM-NOTES), → (B, N, heads · valueDim), heads merged.
+/// The gradient lands in the same fused layout. bias (heads, N, N) is a constant, or nil.
+public func fusedAttention(qkv: Tensor, heads: Int, keyDim: Int, valueDim: Int, bias: Tensor? = nil, tape: Tape?) -> Tensor {
+    let (b, n, row) = (qkv.shape[0], qkv.shape[1], qkv.shape[2])
+    let perHead = 2 * keyDim + valueDim
+    precondition(qkv.rank == 3 && row == heads * perHead, "fusedAttention: qkv \(qkv.shape) for \(heads) heads × \(perHead)")
+    precondition(bias == nil || bias!.shape == [heads, n, n], "fusedAttention: bias \(bias!.shape) for \(heads)×\(n)×\(n)")
+    let shape = AttentionShape(sequences: b, heads: heads, queries: n, keys: n, headDim: keyDim, valueDim: valueDim)
+    let view = { (t: Tensor, offset: Int) in HeadView(t, offset: offset, sequenceStride: n * row, rowStride: row, headStride: perHead) }
+    let out = Tensor(uninitialized: [b, n, heads * valueDim])
+    let outView = HeadView(out, sequenceStride: n * heads * valueDim, rowStride: heads * valueDim, headStride: valueDim)
+    withExtendedLifetime(bias) {
+        attentionForward(q: view(qkv, 0), k: view(qkv, keyDim), v: view(qkv, 2 * keyDim), out: outView, shape: shape, bias: bias?.ptr)
+    }
+    guard let tape, let s = tape.slot(of: qkv) else { return out }
+    tape.record(out) { tape, dOut in
+        let g = tape.gradient(slot: s)
+        let dOutView = HeadView(dOut, sequenceStride: n * heads * valueDim, rowStride: heads * valueDim, headStride: valueDim)
+        withExtendedLifetime(bias) {
+            attentionBackward(q: view(qkv, 0), k: view(qkv, keyDim), v: view(qkv, 2 * keyDim), dOut: dOutView,
+                              dQ: view(g, 0), dK: view(g, keyDim), dV: view(g, 2 * keyDim), shape: shape, bias: bias?.ptr)
+        }
+    }
+    return out
+}

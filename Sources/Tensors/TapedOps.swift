@@ -146,3 +146,13 @@ public func slice(_ x: Tensor, axis: Int, _ range: Range<Int>, tape: Tape?) -> T
     tape.record(y) { tape, dy in sliceBackward(dy, axis: axis, range, into: tape.gradient(slot: xs)) }
     return y
 }
+
+/// x repeated `count` times along a new leading axis: (count, x.shape...). For one set of
+/// prompt tokens shared by every window or batch item; its gradient is the sum of the copies'.
+public func repeated(_ x: Tensor, count: Int, tape: Tape?) -> Tensor {
+    let y = Tensor(uninitialized: [count] + x.shape)
+    for i in 0..<count { (y.ptr + i * x.count).update(from: x.ptr, count: x.count) }
+    guard let tape, let xs = tape.slot(of: x) else { return y }
+    tape.record(y) { tape, dy in addRowsBackward(dy.ptr, tape.gradient(slot: xs).ptr, rowCount: count, width: x.count) }
+    return y
+}

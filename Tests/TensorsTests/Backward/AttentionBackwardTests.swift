@@ -47,3 +47,27 @@ import Testing
         #expect(whole[0].contains { abs($0) > 1e-3 })
     }
 }
+
+/// TinyViT's fused [q | k | v] per head, with a bias, and shared prompts repeated over windows.
+@Suite struct FusedAttentionBackwardTests {
+    @Test func fusedQKVGradient() {
+        var rng = SeededRandom(34)
+        let bias = rng.tensor([2, 4, 4])
+        // 2 heads × (2·3 + 2): key dim 3, value dim 2.
+        let r = checkGradients([rng.tensor([2, 4, 16])]) { t, x in
+            fusedAttention(qkv: x[0], heads: 2, keyDim: 3, valueDim: 2, bias: bias, tape: t)
+        }
+        #expect(r.passed, "\(r)")
+    }
+
+    /// Prompt tokens repeated into each of 3 windows and appended to its keys and values.
+    @Test func promptsRepeatedOverWindows() {
+        var rng = SeededRandom(35)
+        let windows = rng.tensor([3, 4, 6])
+        let r = checkGradients([rng.tensor([2, 6])]) { t, x in
+            let kv = concatenate([windows, repeated(x[0], count: 3, tape: t)], axis: 1, tape: t)   // (3, 6, 6)
+            return attention(q: windows, k: kv, v: kv, heads: 2, tape: t)
+        }
+        #expect(r.passed, "\(r)")
+    }
+}
