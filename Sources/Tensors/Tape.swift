@@ -55,12 +55,16 @@ public final class Tape {
     public var recordedOps: Int { steps.count }
 
     /// Runs the recorded backwards in reverse order, starting from dL/d`output` = `gradient`.
-    /// If `output` does not depend on any marked tensor, every gradient is zero.
+    /// `output` must be a tensor a taped op returned from marked inputs: seeding anything
+    /// else (a constant, an untaped `reshaped` view) is a programming error, stopped here
+    /// rather than silently giving zero gradients.
     public func backward(seeding output: Tensor, with gradient: Tensor) {
         precondition(!finished, "Tape.backward: a tape runs backward once; make a new tape per step")
         precondition(gradient.count == output.count, "Tape.backward: seed \(gradient.shape) for output \(output.shape)")
+        guard let seedSlot = slot(of: output) else {
+            preconditionFailure("Tape.backward: \(output) was not computed by taped ops from a marked tensor")
+        }
         finished = true
-        guard let seedSlot = slot(of: output) else { steps = []; return }
         self.gradient(slot: seedSlot).add(gradient)
         while let step = steps.popLast() {
             // An output no later op used, and that is not the seed, has no gradient: skip.

@@ -113,3 +113,14 @@ import Testing
         }
     }
 }
+
+/// Seeding a tensor that is not on the tape stops the program instead of returning zeros.
+@Test func seedingAnUntrackedTensorStops() async {
+    await #expect(processExitsWith: .failure) {
+        let tape = Tape()
+        let x = Tensor(shape: [2], values: [1, 2])
+        tape.requireGradient(x)
+        let y = gelu(x, tape: tape).reshaped([1, 2])    // an untaped view: not on the tape
+        tape.backward(seeding: y, with: Tensor(shape: [1, 2], repeating: 1))
+    }
+}
