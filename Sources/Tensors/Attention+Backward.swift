@@ -3,9 +3,10 @@
 ///
 /// Memory: the attention backward never keeps probabilities between forward and
 /// backward. It recomputes them from q and k, per (sequence, head) and per block
-/// of `blockRows` query rows (llm.c's attention backward, with flash-attention's
-/// recompute), so a thread holds two blockRows × keys tiles at a time: 2 MB for
-/// ViT-B's 4096-token global attention at 64 rows, instead of 64 MB per head.
+/// of query rows (llm.c's attention backward, with flash-attention's
+/// recompute), so a thread holds two tiles of at most `tileElements` floats (1 MB each by
+/// default: 64 query rows of ViT-B's 4096-token global attention, instead of 64 MB per
+/// head); short key sequences (the decoder's image→token attention) take all rows at once.
 
 /// p = softmax(x) per row  ⇒  dX += p ⊙ (dP − Σ_j p_j dP_j). probs, dProbs, dInp are (rows, width).
 public func softmaxRowsBackward(_ probs: UnsafePointer<Float>, _ dProbs: UnsafePointer<Float>,
@@ -21,8 +22,8 @@ public func softmaxRowsBackward(_ probs: UnsafePointer<Float>, _ dProbs: UnsafeP
 /// Gradients of out = softmax(scale · q·kᵀ + bias) · v, accumulated into dQ, dK, dV
 /// (views laid out like q, k, v; nil to skip one). Per (sequence s, head h), with
 /// Q (queries, headDim), K (keys, headDim), V (keys, valueDim), dO (queries, valueDim),
-/// for each block b of query rows:
-///   P_b  = softmax(scale · Q_b Kᵀ + bias_b)     (recomputed, blockRows × keys)
+/// for each block b of max(1, tileElements / keys) query rows:
+///   P_b  = softmax(scale · Q_b Kᵀ + bias_b)     (recomputed, rows × keys)
 ///   dV  += P_bᵀ dO_b
 ///   dP_b = dO_b Vᵀ
 ///   dS_b = P_b ⊙ (dP_b − rowsum(P_b ⊙ dP_b))
@@ -32,8 +33,8 @@ public func softmaxRowsBackward(_ probs: UnsafePointer<Float>, _ dProbs: UnsafeP
 /// disjoint head slices, so q and k may share one gradient buffer (self-attention).
 public func attentionBackward(q: HeadView, k: HeadView, v: HeadView, dOut: HeadView,
                               dQ: HeadView?, dK: HeadView?, dV: HeadView?, shape a: AttentionShape,
-                              bias: UnsafePointer<Float>? = nil, blockRows: Int = 64) {
-    let rowsPerBlock = max(1, min(blockRows, a.queries))
+                              bias: UnsafePointer<Float>? = nil, tileElements: Int = 1 << 18) {
+    let rowsPerBlock = min(a.queries, max(1, tileElements / max(a.keys, 1)))
     let tile = rowsPerBlock * a.keys
     let biasBox = UncheckedBox(bias)
     Threads.parallelRanges(a.sequences * a.heads) { range in

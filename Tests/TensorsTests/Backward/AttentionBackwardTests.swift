@@ -36,13 +36,13 @@ import Testing
             HeadView(t, sequenceStride: t.shape[1] * t.shape[2], rowStride: t.shape[2], headStride: d)
         }
         let shape = AttentionShape(sequences: s, heads: heads, queries: nq, keys: nk, headDim: d)
-        func grads(_ blockRows: Int) -> [[Float]] {
+        func grads(_ tileElements: Int) -> [[Float]] {
             let dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)
             attentionBackward(q: view(q), k: view(k), v: view(v), dOut: view(dOut), dQ: view(dq), dK: view(dk), dV: view(dv),
-                              shape: shape, bias: bias.ptr, blockRows: blockRows)
+                              shape: shape, bias: bias.ptr, tileElements: tileElements)
             return [dq.values, dk.values, dv.values]
         }
-        let whole = grads(64), blocked = grads(3)
+        let whole = grads(1 << 18), blocked = grads(3 * nk)   // all 7 rows vs blocks of 3, 3, 1
         for i in 0..<3 { #expect(maxAbsDiff(whole[i], blocked[i]) < 1e-5) }
         #expect(whole[0].contains { abs($0) > 1e-3 })
     }
