@@ -2,9 +2,19 @@ import Foundation
 
 /// Backward of the pointwise activations; each accumulates into dInp.
 
-/// GELU (exact erf form): d/dx [x·Φ(x)] = Φ(x) + x·φ(x). Needs the input.
+/// GELU (exact erf form): d/dx [x·Φ(x)] = Φ(x) + x·φ(x). Needs the input. Parallel in
+/// blocks of 4096, as the forward.
 public func geluBackward(_ inp: UnsafePointer<Float>, _ dOut: UnsafePointer<Float>,
                          _ dInp: UnsafeMutablePointer<Float>, _ count: Int) {
+    let x = UncheckedBox(inp), dy = UncheckedBox(dOut), dx = UncheckedBox(dInp)
+    Threads.parallelRanges((count + 4095) / 4096) { blocks in
+        let lo = blocks.lowerBound * 4096, hi = min(count, blocks.upperBound * 4096)
+        geluBackwardSpan(x.value + lo, dy.value + lo, dx.value + lo, hi - lo)
+    }
+}
+
+@inline(__always) func geluBackwardSpan(_ inp: UnsafePointer<Float>, _ dOut: UnsafePointer<Float>,
+                                        _ dInp: UnsafeMutablePointer<Float>, _ count: Int) {
     let invSqrt2 = Vec8(repeating: 0.7071067811865476), invSqrt2Pi = Vec8(repeating: 0.3989422804014327)
     let half = Vec8(repeating: 0.5), minusHalf = Vec8(repeating: -0.5)
     var i = 0
