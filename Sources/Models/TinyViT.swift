@@ -205,6 +205,7 @@ public struct TinyViT {
         public var patchEmbed: Tensor? = nil
         public var layers: [Tensor] = []
         public var timings: [(String, Double)] = []
+        public init() {}
     }
 
     /// image (1, S, S, 3) normalised → embedding (1, S/4, S/4, 256).
