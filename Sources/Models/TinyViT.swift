@@ -36,13 +36,24 @@ struct PatchEmbed {
 /// MBConv: 1×1 expand, depthwise 3×3, 1×1 project, residual, then GELU.
 struct MBConv {
     let conv1: Conv2dBN, conv2: Conv2dBN, conv3: Conv2dBN
+    /// The same weights for the row-tiled fused kernel (Tensors/InvertedResidual.swift).
+    let fused: InvertedResidualWeights
+
     init(_ s: Scope, dim: Int, expand: Int) {
         let hidden = dim * expand
         conv1 = Conv2dBN(s["conv1"], dim, hidden)
         conv2 = Conv2dBN(s["conv2"], hidden, hidden, kernel: 3, padding: 1, groups: hidden)
         conv3 = Conv2dBN(s["conv3"], hidden, dim)
+        fused = InvertedResidualWeights(
+            expand: conv1.conv.weight.reshaped([hidden, dim]), expandBias: conv1.conv.bias!,
+            depthwise: conv2.conv.weight, depthwiseBias: conv2.conv.bias!,
+            project: conv3.conv.weight.reshaped([dim, hidden]), projectBias: conv3.conv.bias!)
     }
-    func callAsFunction(_ x: Tensor) -> Tensor {
+
+    func callAsFunction(_ x: Tensor) -> Tensor { invertedResidualForward(x, fused) }
+
+    /// Layer by layer, as upstream's forward reads (kept for checking the fused kernel).
+    func unfused(_ x: Tensor) -> Tensor {
         let a = conv1(x); a.geluInPlace()
         let b = conv2(a); b.geluInPlace()
         let c = conv3(b)
@@ -194,6 +205,7 @@ public struct TinyViT {
         public var patchEmbed: Tensor? = nil
         public var layers: [Tensor] = []
         public var timings: [(String, Double)] = []
+        public init() {}
     }
 
     /// image (1, S, S, 3) normalised → embedding (1, S/4, S/4, 256).

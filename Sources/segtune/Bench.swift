@@ -46,7 +46,16 @@ struct Bench: ParsableCommand {
         let image = segmenter.prepare(pixels: pixels, width: side, height: side, channels: 1)
         let embedding = segmenter.imageEmbedding(image)
 
-        let encoder = measure(runs) { _ = segmenter.imageEmbedding(image) }
+        var stageTimes: [String: [Double]] = [:]
+        var stageOrder: [String] = []
+        let encoder = measure(runs) {
+            var trace: TinyViT.Trace? = TinyViT.Trace()
+            _ = segmenter.model.imageEncoder.forward(image.input, trace: &trace)
+            for (name, ms) in trace!.timings {
+                if stageTimes[name] == nil { stageOrder.append(name) }
+                stageTimes[name, default: []].append(ms)
+            }
+        }
         let decoder = measure(runs) {
             let (sparse, dense) = segmenter.promptEmbeddings(box: box, points: [], for: image)
             _ = segmenter.decode(imageEmbedding: embedding, sparse: sparse, dense: dense)
@@ -66,6 +75,10 @@ struct Bench: ParsableCommand {
                   pad(format(t.median), 10), pad(format(t.min), 9), pad(format(t.max), 9),
                   pad(String(format: "%.2f", gf), 7), pad(String(format: "%.1f", gf / t.median * 1e3), 8))
         }
+        print("encoder stages (median ms): " + stageOrder.map { name in
+            let t = stageTimes[name]!.sorted()
+            return "\(name) \(format(t[t.count / 2]))"
+        }.joined(separator: ", "))
         print("peak resident memory: \(format(rssMB)) MB")
         if json {
             let object: [String: Any] = [

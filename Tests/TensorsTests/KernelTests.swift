@@ -222,3 +222,21 @@ import Testing
         }
     }
 }
+
+@Suite struct FusionTests {
+    /// The row-tiled fused block equals the same kernels run one after another on whole tensors.
+    @Test(arguments: [1, 2, 3])
+    func invertedResidualMatchesUnfusedComposition(tileRows: Int) {
+        var rng = SeededRandom(11)
+        let (h, w, c, hidden) = (9, 6, 8, 24)
+        let x = rng.tensor([1, h, w, c])
+        let p = InvertedResidualWeights(expand: rng.tensor([hidden, c], scale: 0.5), expandBias: rng.tensor([hidden]),
+                                        depthwise: rng.tensor([3, 3, hidden], scale: 0.5), depthwiseBias: rng.tensor([hidden]),
+                                        project: rng.tensor([c, hidden], scale: 0.3), projectBias: rng.tensor([c]))
+        let a = linear(x, weight: p.expand, bias: p.expandBias).gelu()
+        let b = depthwiseConv2d(a, weight: p.depthwise, bias: p.depthwiseBias, geometry: ConvGeometry(kernel: 3, padding: 1)).gelu()
+        let expected = (linear(b, weight: p.project, bias: p.projectBias) + x).gelu()
+        let fused = invertedResidualForward(x, p, tileRows: tileRows)
+        #expect(maxAbsDiff(fused.values, expected.values) < 1e-5)
+    }
+}
