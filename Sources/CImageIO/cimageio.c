@@ -1,4 +1,12 @@
 #include "cimageio.h"
-#include <png.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-const char *cio_png_version(void) { return PNG_LIBPNG_VER_STRING; }
+
+void cio_raster_free(cio_raster *raster) {
+    if (raster) { free(raster->pixels); raster->pixels = NULL; }
+}
+
+void cio_free(void *pointer) { free(pointer); }

@@ -1,12 +1,50 @@
 import Foundation
 
-/// Reads a mask from a PNG (nonzero is foreground) or a NIfTI label map.
-/// `labels`: when given, only these label values are foreground.
+/// Reads a mask from a PNG (nonzero is foreground) or a NIfTI label map (3-D, with spacing).
+/// `labels`: when given, only voxels whose value is one of these labels are foreground.
+/// Palette PNGs are read as their indices (the usual way label maps are stored).
 public func readMask(at url: URL, labels: Set<Int>? = nil) throws -> Mask {
-    throw InputError(file: url.path, reason: "mask reading is not built yet")
+    switch FileKind(url) {
+    case .png:
+        let raster = try readPNGRaster(url, keepPaletteIndices: true)
+        var voxels = [UInt8](repeating: 0, count: raster.width * raster.height)
+        if raster.channels == 1 {
+            for i in voxels.indices { voxels[i] = isForeground(Int(raster.samples[i]), labels) ? 1 : 0 }
+        } else {
+            guard labels == nil else {
+                throw InputError(file: url.path, reason: "an RGB mask has no label values; --label needs a gray or palette PNG")
+            }
+            for i in voxels.indices {
+                let p = i * raster.channels
+                voxels[i] = raster.samples[p] != 0 || raster.samples[p + 1] != 0 || raster.samples[p + 2] != 0 ? 1 : 0
+            }
+        }
+        return Mask(width: raster.width, height: raster.height, voxels: voxels)
+    case .nifti:
+        return try readNIfTIMask(at: url, labels: labels)
+    default:
+        throw InputError(file: url.path, reason: "a mask must be a PNG or NIfTI (.nii, .nii.gz) file")
+    }
 }
 
-/// Writes an 8-bit gray PNG atomically (temporary name, then rename).
-public func writeGrayPNG(_ pixels: [UInt8], width: Int, height: Int, to url: URL) throws {
-    throw InputError(file: url.path, reason: "PNG writing is not built yet")
+@inline(__always)
+func isForeground(_ value: Int, _ labels: Set<Int>?) -> Bool {
+    if let labels { return labels.contains(value) }
+    return value != 0
+}
+
+/// The file formats segtune reads, by file name.
+enum FileKind {
+    case dicom, png, jpeg, nifti, unknown
+
+    init(_ url: URL) {
+        let name = url.lastPathComponent.lowercased()
+        if name.hasSuffix(".nii") || name.hasSuffix(".nii.gz") { self = .nifti; return }
+        switch url.pathExtension.lowercased() {
+        case "dcm", "dicom": self = .dicom
+        case "png": self = .png
+        case "jpg", "jpeg": self = .jpeg
+        default: self = .unknown
+        }
+    }
 }

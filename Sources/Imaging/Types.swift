@@ -31,6 +31,12 @@ public struct Image: Sendable {
     public var fileWindow: (width: Double, level: Double)?
     /// The largest value the stored samples can take (255, 4095, 65535), when known.
     public var maxSampleValue: Double?
+    /// MONOCHROME1: low values are bright. `pixels` stay modality values; windowing inverts.
+    public var invertsForDisplay: Bool = false
+    /// DICOM attributes (nil for PNG, JPEG, NIfTI).
+    public var dicom: DICOMInfo?
+    /// The file this image came from, for error messages and reports.
+    public var source: String?
 
     public init(width: Int, height: Int, channels: Int, pixels: [Float]) {
         precondition(pixels.count == width * height * channels, "pixel count does not match \(width)×\(height)×\(channels)")
@@ -61,4 +67,55 @@ public struct Mask: Sendable, Equatable {
     }
 
     public var foregroundCount: Int { voxels.reduce(0) { $0 + Int($1 != 0 ? 1 : 0) } }
+}
+
+/// DICOM attributes that segtune reports or uses to build volumes.
+public struct DICOMInfo: Sendable, Equatable {
+    public var modality: String?
+    public var transferSyntaxUID: String
+    public var transferSyntaxName: String
+    public var photometricInterpretation: String
+    public var bitsAllocated: Int
+    public var bitsStored: Int
+    public var isSigned: Bool
+    public var rescaleSlope: Double
+    public var rescaleIntercept: Double
+    public var instanceNumber: Int?
+    /// Image Position (Patient), mm.
+    public var imagePosition: [Double]?
+    /// Image Orientation (Patient): row direction cosines, then column direction cosines.
+    public var imageOrientation: [Double]?
+    public var sliceThickness: Double?
+    public var sopInstanceUID: String?
+    public var seriesInstanceUID: String?
+    public var seriesDescription: String?
+    /// Number of frames in the file; `frameIndex` is this image's frame (0-based).
+    public var numberOfFrames: Int
+    public var frameIndex: Int
+
+    public init(modality: String?, transferSyntaxUID: String, transferSyntaxName: String,
+                photometricInterpretation: String, bitsAllocated: Int, bitsStored: Int, isSigned: Bool,
+                rescaleSlope: Double, rescaleIntercept: Double, instanceNumber: Int?,
+                imagePosition: [Double]?, imageOrientation: [Double]?, sliceThickness: Double?,
+                sopInstanceUID: String?, seriesInstanceUID: String?, seriesDescription: String?,
+                numberOfFrames: Int, frameIndex: Int) {
+        self.modality = modality
+        self.transferSyntaxUID = transferSyntaxUID
+        self.transferSyntaxName = transferSyntaxName
+        self.photometricInterpretation = photometricInterpretation
+        self.bitsAllocated = bitsAllocated
+        self.bitsStored = bitsStored
+        self.isSigned = isSigned
+        self.rescaleSlope = rescaleSlope
+        self.rescaleIntercept = rescaleIntercept
+        self.instanceNumber = instanceNumber
+        self.imagePosition = imagePosition
+        self.imageOrientation = imageOrientation
+        self.sliceThickness = sliceThickness
+        self.sopInstanceUID = sopInstanceUID
+        self.seriesInstanceUID = seriesInstanceUID
+        self.seriesDescription = seriesDescription
+        self.numberOfFrames = numberOfFrames
+        self.frameIndex = frameIndex
+    }
 }

@@ -1,0 +1,45 @@
+#include "cimageio.h"
+#include <zlib.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// gzread reads plain files as they are, so one function serves .nii and .nii.gz.
+int cio_read_maybe_gzip(const char *path, uint8_t **data, size_t *size, char *error, size_t error_size) {
+    *data = NULL;
+    *size = 0;
+    gzFile file = gzopen(path, "rb");
+    if (!file) { snprintf(error, error_size, "%s", errno ? strerror(errno) : "cannot open"); return -1; }
+    size_t capacity = 1 << 20, length = 0;
+    uint8_t *buffer = malloc(capacity);
+    for (;;) {
+        if (!buffer) { gzclose(file); snprintf(error, error_size, "out of memory"); return -1; }
+        if (length == capacity) {
+            uint8_t *grown = realloc(buffer, capacity * 2);
+            if (!grown) { free(buffer); buffer = NULL; continue; }
+            buffer = grown;
+            capacity *= 2;
+        }
+        size_t want = capacity - length;
+        if (want > (1u << 30)) want = 1u << 30;
+        int got = gzread(file, buffer + length, (unsigned)want);
+        if (got < 0) {
+            int code;
+            const char *message = gzerror(file, &code);
+            snprintf(error, error_size, "cannot decompress (%s)", message);
+            free(buffer); gzclose(file); return -1;
+        }
+        if (got == 0) break;
+        length += (size_t)got;
+    }
+    // A truncated .gz ends without error from gzread but fails here (Z_BUF_ERROR).
+    int status = gzclose(file);
+    if (status != Z_OK) {
+        snprintf(error, error_size, "truncated or corrupt gzip data");
+        free(buffer); return -1;
+    }
+    *data = buffer;
+    *size = length;
+    return 0;
+}

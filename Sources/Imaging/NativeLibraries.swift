@@ -1,2 +1,0 @@
-import CDICOM
-import CImageIO
