@@ -24,3 +24,8 @@ import Testing
     let s = MetricSummary([.nan])
     #expect(s.mean.isNaN && s.median.isNaN && s.std.isNaN && s.min.isNaN && s.count == 0)
 }
+
+@Test func slicesStackInNaturalNameOrder() {
+    let names = ["s10.png", "s2.png", "s1.png", "s02b.png", "a.png"]
+    #expect(names.sorted(by: naturalOrder) == ["a.png", "s1.png", "s2.png", "s02b.png", "s10.png"])
+}
