@@ -69,6 +69,9 @@ struct Score: ParsableCommand {
         } catch let error as InputError {
             printError(error.description)
             throw ExitCode(1)
+        } catch {
+            printError("\(prediction), \(reference): \(error.localizedDescription)")
+            throw ExitCode(1)
         }
         for url in pairing.unpaired { printError("\(url.path): no counterpart on the other side; not scored") }
         let predLabels = try labels(predLabel ?? label, "--pred-label"), refLabels = try labels(refLabel ?? label, "--ref-label")
