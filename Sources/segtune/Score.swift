@@ -105,7 +105,8 @@ struct Score: ParsableCommand {
 
         if !failures.isEmpty || (strict && !pairing.unpaired.isEmpty) { throw ExitCode(1) }
         if let minDice, !(report.summary.dice.mean >= minDice) {
-            printError("mean Dice \(report.summary.dice.mean) is below --min-dice \(minDice)")
+            printError(scored.isEmpty ? "no case was scored, so --min-dice \(minDice) is not met"
+                       : "mean Dice \(report.summary.dice.mean) is below --min-dice \(minDice)")
             throw ExitCode(2)
         }
     }
