@@ -18,7 +18,7 @@ public func readVolume(at url: URL) throws -> Volume {
     if isFolder.boolValue {
         let scan = try scanDICOMFolder(at: url)
         guard scan.series.count == 1 else {
-            let list = scan.series.map { "\($0.seriesInstanceUID ?? "no UID") (\($0.slices.count) slices)" }.joined(separator: ", ")
+            let list = scan.series.map { "\($0.seriesInstanceUID ?? "no UID") (\($0.slices.count) slice\($0.slices.count == 1 ? "" : "s"))" }.joined(separator: ", ")
             throw InputError(file: url.path, reason: scan.series.isEmpty ? "no readable DICOM series" : "holds \(scan.series.count) DICOM series: \(list)")
         }
         return scan.series[0]
