@@ -53,22 +53,23 @@ struct Inspect: ParsableCommand {
     }
 
     private func report(_ dataset: Dataset) -> Int {
-        var failures = 0
         if !json {
-            print("\(dataset.root.path): dataset (\(dataset.layout.rawValue)), \(dataset.cases.count) image/mask pairs")
-            for item in dataset.cases {
-                print("  \(item.name): \(relative(item.image, to: dataset.root)) + \(relative(item.mask, to: dataset.root))")
-            }
-            if let warning = dataset.unpairedWarning { printWarning(warning) }
-        } else if let warning = dataset.unpairedWarning {
-            printWarning(warning)
+            print("\(dataset.root.path): dataset (\(dataset.layout.rawValue)), \(dataset.cases.count) image/mask pair\(dataset.cases.count == 1 ? "" : "s")")
         }
+        if let warning = dataset.unpairedWarning { printWarning(warning) }
+        var failures = 0
         for item in dataset.cases {
             do {
-                var entry = InspectReport(volume: try readVolume(at: item.image), path: item.image.path)
+                // loadCase also checks that each mask matches its image's size.
+                let loaded = try loadCase(item)
+                let volume = Volume(slices: loaded.images, spacing: loaded.spacing, source: item.image.path,
+                                    seriesInstanceUID: loaded.images.first?.dicom?.seriesInstanceUID)
+                var entry = InspectReport(volume: volume, path: item.image.path)
                 entry.caseName = item.name
                 entry.mask = item.mask.path
-                emit(entry, indent: "  ")
+                entry.maskForeground = loaded.masks.reduce(0) { $0 + $1.foregroundCount }
+                if !json { print("  \(item.name): \(relative(item.image, to: dataset.root)) + \(relative(item.mask, to: dataset.root))") }
+                emit(entry, indent: "    ")
             } catch let error as InputError {
                 printError(error)
                 failures += 1

@@ -6,6 +6,8 @@ struct InspectReport: Encodable {
     var path: String
     var caseName: String?
     var mask: String?
+    /// Foreground pixels over all slices of the case's mask.
+    var maskForeground: Int?
     var format: String
     var rows: Int
     var columns: Int
@@ -28,7 +30,7 @@ struct InspectReport: Encodable {
     var windowSource: String
 
     enum CodingKeys: String, CodingKey {
-        case path, caseName = "case", mask, format, rows, columns, channels, frames, modality, transferSyntax,
+        case path, caseName = "case", mask, maskForeground, format, rows, columns, channels, frames, modality, transferSyntax,
              transferSyntaxName, photometricInterpretation, seriesInstanceUID, spacing, rescaleSlope,
              rescaleIntercept, min, max, mean, windowWidth, windowLevel, windowSource
     }
@@ -76,11 +78,11 @@ struct InspectReport: Encodable {
         if let seriesInstanceUID { lines.append("  series: \(seriesInstanceUID)") }
         if let spacing { lines.append("  spacing: \(spacing.map { format3($0) }.joined(separator: " × ")) mm") }
         if let rescaleSlope, let rescaleIntercept, rescaleSlope != 1 || rescaleIntercept != 0 {
-            lines.append("  rescale: × \(format3(rescaleSlope)) + \(format3(rescaleIntercept))")
+            lines.append("  rescale: slope \(format3(rescaleSlope)), intercept \(format3(rescaleIntercept))")
         }
         lines.append("  values: min \(format3(min)), max \(format3(max)), mean \(format3(mean))")
         lines.append("  window (auto): W \(format3(windowWidth)) / L \(format3(windowLevel)) (\(windowSource))")
-        if let caseName, let mask { lines.insert("case \(caseName): mask \(mask)", at: 0) }
+        if let maskForeground { lines.append("  mask: \(maskForeground) foreground pixels") }
         return lines.joined(separator: "\n")
     }
 }
