@@ -1,14 +1,16 @@
 import Foundation
 import Imaging
 
-/// One case to score: a mask file on each side, or a folder of slice PNGs on
-/// each side that stack (in natural name order) into one 3-D volume.
+/// One case to score. Each side is a mask file, or a folder of slice PNGs that
+/// stack (in natural name order) into one 3-D volume; a slice folder may be
+/// scored against a NIfTI volume.
 public struct CasePair: Sendable {
     public var name: String
     public var prediction: URL
     public var reference: URL
-    /// Slice file names shared by both folders, in stacking order; nil for a single file.
-    public var slices: [String]?
+    /// Slice file names in stacking order when that side is a folder; nil for a file.
+    public var predictionSlices: [String]?
+    public var referenceSlices: [String]?
 }
 
 /// What pairing two inputs found.
@@ -33,30 +35,23 @@ public func pairInputs(prediction: URL, reference: URL) throws -> Pairing {
     var pairing = Pairing()
     guard predFolder else {
         pairing.cases = [CasePair(name: caseName(reference) ?? reference.lastPathComponent,
-                                  prediction: prediction, reference: reference, slices: nil)]
+                                  prediction: prediction, reference: reference)]
         return pairing
     }
     let preds = try entries(in: prediction, &pairing.failures), refs = try entries(in: reference, &pairing.failures)
     for name in Set(preds.keys).union(refs.keys).sorted(by: naturalOrder) {
         switch (preds[name], refs[name]) {
         case let (p?, r?):
-            let pStack = try isFolder(p), rStack = try isFolder(r)
-            guard pStack == rStack else {
-                pairing.failures.append(InputError(file: p.path, reason: "cannot be scored against \(r.path): one is a slice folder, the other a file"))
-                continue
-            }
-            var slices: [String]?
-            if pStack {
-                let ps = try slicePNGs(in: p), rs = try slicePNGs(in: r)
+            let ps = try isFolder(p) ? slicePNGs(in: p) : nil, rs = try isFolder(r) ? slicePNGs(in: r) : nil
+            if let ps, let rs {
                 guard ps == rs else {
                     let missing = rs.filter { !ps.contains($0) }, extra = ps.filter { !rs.contains($0) }
                     pairing.failures.append(InputError(file: p.path, reason: "its slices differ from \(r.path)'s"
                         + (missing.isEmpty ? "" : "; missing \(listed(missing))") + (extra.isEmpty ? "" : "; extra \(listed(extra))")))
                     continue
                 }
-                slices = ps
             }
-            pairing.cases.append(CasePair(name: name, prediction: p, reference: r, slices: slices))
+            pairing.cases.append(CasePair(name: name, prediction: p, reference: r, predictionSlices: ps, referenceSlices: rs))
         case let (p?, nil): pairing.unpaired.append(p)
         case let (nil, r?): pairing.unpaired.append(r)
         case (nil, nil): break
@@ -65,12 +60,13 @@ public func pairInputs(prediction: URL, reference: URL) throws -> Pairing {
     return pairing
 }
 
-/// Reads both sides of a case. `slices` stack into a volume of depth `slices.count`.
+/// Reads both sides of a case; a slice folder stacks into a volume with one slice per file.
 public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?) throws -> (prediction: Mask, reference: Mask) {
-    guard let slices = pair.slices else {
-        return (try readMask(at: pair.prediction, labels: predictionLabels), try readMask(at: pair.reference, labels: referenceLabels))
+    func read(_ url: URL, _ slices: [String]?, _ labels: Set<Int>?) throws -> Mask {
+        try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, labels: labels)
     }
-    return (try readStack(pair.prediction, slices, predictionLabels), try readStack(pair.reference, slices, referenceLabels))
+    return (try read(pair.prediction, pair.predictionSlices, predictionLabels),
+            try read(pair.reference, pair.referenceSlices, referenceLabels))
 }
 
 private func readStack(_ folder: URL, _ slices: [String], _ labels: Set<Int>?) throws -> Mask {

@@ -118,11 +118,12 @@ struct Score: ParsableCommand {
                 return .failure(InputError(file: pair.prediction.path,
                                            reason: "size \(shape(p)) does not match \(pair.reference.path) (\(shape(r)))"))
             }
-            if override == nil, let ps = p.spacing, let rs = r.spacing,
+            if override == nil, let ps = usable(p.spacing), let rs = usable(r.spacing),
                zip(ps, rs).contains(where: { abs($0 - $1) > 1e-3 * max($0, $1) }) {
                 printError("\(pair.prediction.path): spacing \(ps) differs from the reference's \(rs); using the reference's")
             }
-            let metrics = try scoreCase(prediction: p, reference: r, spacing: override ?? r.spacing ?? p.spacing, tolerance: tolerance)
+            let metrics = try scoreCase(prediction: p, reference: r, spacing: override ?? usable(r.spacing) ?? usable(p.spacing),
+                                        tolerance: tolerance)
             return .success(ScoredCase(name: pair.name, prediction: pair.prediction.path, reference: pair.reference.path,
                                        size: [r.width, r.height, r.depth], metrics: metrics))
         } catch let e as InputError {
@@ -149,6 +150,12 @@ struct Score: ParsableCommand {
         }
         return Set(values.map { $0! })
     }
+}
+
+/// A file's spacing, unless it is unset (NIfTI files may store pixdim 0).
+private func usable(_ spacing: [Double]?) -> [Double]? {
+    guard let spacing, spacing.allSatisfy({ $0.isFinite && $0 > 0 }) else { return nil }
+    return spacing
 }
 
 private func shape(_ m: Mask) -> String { m.depth > 1 ? "\(m.width)×\(m.height)×\(m.depth)" : "\(m.width)×\(m.height)" }

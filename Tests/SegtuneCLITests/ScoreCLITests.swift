@@ -150,3 +150,53 @@ private enum ScoreCLI {
     #expect(help.contains("--tolerance") && help.contains("default: 2.0"))
     #expect(help.contains("both empty") && help.contains("--min-dice"))
 }
+
+/// A minimal single-file NIfTI-1 uint8 volume (header, 4 empty extension bytes, voxels).
+private func writeNIfTI(_ voxels: [UInt8], _ w: Int, _ h: Int, _ d: Int, spacing: [Float], to url: URL) throws {
+    var header = [UInt8](repeating: 0, count: 352)
+    func put<T: FixedWidthInteger>(_ v: T, at offset: Int) {
+        withUnsafeBytes(of: v.littleEndian) { for (i, b) in $0.enumerated() { header[offset + i] = b } }
+    }
+    put(Int32(348), at: 0)
+    for (i, v) in [3, w, h, d, 1, 1, 1, 1].enumerated() { put(Int16(v), at: 40 + 2 * i) }
+    put(Int16(2), at: 70)  // uint8
+    put(Int16(8), at: 72)
+    for (i, v) in ([1] + spacing).enumerated() { put(v.bitPattern, at: 76 + 4 * i) }
+    put(Float(352).bitPattern, at: 108)
+    for (i, c) in "n+1".utf8.enumerated() { header[344 + i] = c }
+    try Data(header + voxels).write(to: url)
+}
+
+@Test func niftiVolumesScoreIn3DInMillimetresAndAgainstSliceFolders() throws {
+    let dir = try ScoreCLI.folder()
+    let (w, h, d) = (6, 5, 4)
+    // Reference label map: label 1 in a 2×2×2 block, label 2 elsewhere in one voxel.
+    var ref = [UInt8](repeating: 0, count: w * h * d)
+    for z in 1...2 { for y in 1...2 { for x in 1...2 { ref[(z * h + y) * w + x] = 1 } } }
+    ref[(3 * h + 4) * w + 5] = 2
+    // Prediction: the same block plus one more slice below it (TP 8, FP 4: Dice 16/20).
+    var pred = [UInt8](repeating: 0, count: w * h * d)
+    for z in 1...3 { for y in 1...2 { for x in 1...2 { pred[(z * h + y) * w + x] = 1 } } }
+    for side in ["p", "r"] { try FileManager.default.createDirectory(at: dir.appendingPathComponent(side), withIntermediateDirectories: true) }
+    try writeNIfTI(ref, w, h, d, spacing: [0.5, 0.5, 3], to: dir.appendingPathComponent("r/c1.nii"))
+    try writeNIfTI(pred, w, h, d, spacing: [0.5, 0.5, 3], to: dir.appendingPathComponent("p/c1.nii"))
+    // The same prediction as a folder of slice PNGs, scored against the same NIfTI reference.
+    try FileManager.default.createDirectory(at: dir.appendingPathComponent("p/c2"), withIntermediateDirectories: true)
+    for z in 0..<d {
+        try writeGrayPNG(Array(pred[(z * w * h)..<((z + 1) * w * h)]).map { $0 * 255 }, width: w, height: h,
+                         to: dir.appendingPathComponent("p/c2/\(z).png"))
+    }
+    try writeNIfTI(ref, w, h, d, spacing: [0.5, 0.5, 3], to: dir.appendingPathComponent("r/c2.nii"))
+
+    let run = try ScoreCLI.run(["score", "p", "r", "--ref-label", "1", "--json"], in: dir)
+    #expect(run.status == 0, "\(run.stderr)")
+    let cases = try ScoreCLI.json(run.stdout)["cases"] as! [[String: Any]]
+    #expect(cases.count == 2)
+    for c in cases {
+        #expect(c["dimensions"] as! Int == 3 && c["distanceUnit"] as! String == "mm")
+        #expect(abs((c["dice"] as! Double) - 0.8) < 1e-9)
+        // The extra slice's voxels are 3 mm (one slice) from the reference surface.
+        #expect(abs((c["hd95"] as! Double) - 3) < 1e-9)
+        #expect(c["absoluteVolumeDifference"] as! Double == 4 * 0.5 * 0.5 * 3)
+    }
+}
