@@ -200,3 +200,12 @@ private func writeNIfTI(_ voxels: [UInt8], _ w: Int, _ h: Int, _ d: Int, spacing
         #expect(c["absoluteVolumeDifference"] as! Double == 4 * 0.5 * 0.5 * 3)
     }
 }
+
+/// `segtune score --help` as committed: a change to the options shows up in review.
+/// After an intended change: `.build/debug/segtune score --help > fixtures/metrics/score-help.txt`.
+@Test func helpMatchesTheCommittedSnapshot() throws {
+    let snapshot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("fixtures/metrics/score-help.txt")
+    let help = try ScoreCLI.run(["score", "--help"], in: ScoreCLI.folder()).stdout
+    #expect(help == (try String(contentsOf: snapshot, encoding: .utf8)))
+}
