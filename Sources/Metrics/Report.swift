@@ -78,8 +78,8 @@ public struct ScoreReport: Sendable {
             let m = c.metrics, o = m.overlap
             let fields: [String] = [c.name, c.prediction, c.reference] + c.size.map(String.init) + [
                 "\(m.dimensions)", "\(o.truePositives)", "\(o.falsePositives)", "\(o.falseNegatives)",
-                number(m.dice), number(m.iou), number(m.hd95), number(m.nsd), number(m.tolerance), m.distanceUnit.rawValue,
-                number(m.predictedVolume), number(m.referenceVolume), number(m.absoluteVolumeDifference), m.volumeUnit,
+                plainNumber(m.dice), plainNumber(m.iou), number(m.hd95), plainNumber(m.nsd), plainNumber(m.tolerance), m.distanceUnit.rawValue,
+                plainNumber(m.predictedVolume), plainNumber(m.referenceVolume), plainNumber(m.absoluteVolumeDifference), m.volumeUnit,
             ]
             lines.append(fields.map(csvField).joined(separator: ","))
         }
@@ -97,10 +97,10 @@ public struct ScoreReport: Sendable {
                 ("size", .array(c.size.map { .int($0) })), ("dimensions", .int(m.dimensions)),
                 ("spacing", m.spacing.map { .array($0.map { .number($0) }) } ?? .null),
                 ("tp", .int(o.truePositives)), ("fp", .int(o.falsePositives)), ("fn", .int(o.falseNegatives)),
-                ("dice", .number(m.dice)), ("iou", .number(m.iou)), ("hd95", .number(m.hd95)), ("nsd", .number(m.nsd)),
-                ("tolerance", .number(m.tolerance)), ("distanceUnit", .string(m.distanceUnit.rawValue)),
-                ("predictedVolume", .number(m.predictedVolume)), ("referenceVolume", .number(m.referenceVolume)),
-                ("absoluteVolumeDifference", .number(m.absoluteVolumeDifference)), ("volumeUnit", .string(m.volumeUnit)),
+                ("dice", .plainNumber(m.dice)), ("iou", .plainNumber(m.iou)), ("hd95", .number(m.hd95)), ("nsd", .plainNumber(m.nsd)),
+                ("tolerance", .plainNumber(m.tolerance)), ("distanceUnit", .string(m.distanceUnit.rawValue)),
+                ("predictedVolume", .plainNumber(m.predictedVolume)), ("referenceVolume", .plainNumber(m.referenceVolume)),
+                ("absoluteVolumeDifference", .plainNumber(m.absoluteVolumeDifference)), ("volumeUnit", .string(m.volumeUnit)),
             ])
         }
         func stats(_ s: MetricSummary) -> JSON {
@@ -128,7 +128,7 @@ enum JSON {
         switch self {
         case .null: "null"
         case .int(let i): "\(i)"
-        case .number(let d): d.isFinite ? "\(d)" : "\"\(Metrics.number(d))\""
+        case .number(let d): d.isFinite ? "\(d)" : "\"\(plainNumber(d))\""
         case .string(let s): quoted(s)
         case .array(let a): "[" + a.map(\.text).joined(separator: ",") + "]"
         case .object(let o): "{" + o.map { quoted($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
@@ -153,7 +153,7 @@ private func quoted(_ s: String) -> String {
 }
 
 /// Full precision, with `nan` and `inf` for non-finite values.
-func number(_ d: Double) -> String {
+func plainNumber(_ d: Double) -> String {
     d.isNaN ? "nan" : d.isInfinite ? (d > 0 ? "inf" : "-inf") : "\(d)"
 }
 
