@@ -76,11 +76,11 @@ public struct ScoreReport: Sendable {
         var lines = [Self.csvColumns.joined(separator: ",")]
         for c in cases {
             let m = c.metrics, o = m.overlap
-            let fields: [String] = [c.name, c.prediction, c.reference] + c.size.map(String.init) + [
-                "\(m.dimensions)", "\(o.truePositives)", "\(o.falsePositives)", "\(o.falseNegatives)",
-                plainNumber(m.dice), plainNumber(m.iou), number(m.hd95), plainNumber(m.nsd), plainNumber(m.tolerance), m.distanceUnit.rawValue,
-                plainNumber(m.predictedVolume), plainNumber(m.referenceVolume), plainNumber(m.absoluteVolumeDifference), m.volumeUnit,
-            ]
+            let source: [String] = [c.name, c.prediction, c.reference] + c.size.map(String.init)
+            let counts: [String] = [m.dimensions, o.truePositives, o.falsePositives, o.falseNegatives].map(String.init)
+            let scores: [String] = [m.dice, m.iou, m.hd95, m.nsd, m.tolerance].map(plainNumber) + [m.distanceUnit.rawValue]
+            let volumes: [String] = [m.predictedVolume, m.referenceVolume, m.absoluteVolumeDifference].map(plainNumber) + [m.volumeUnit]
+            let fields = source + counts + scores + volumes
             lines.append(fields.map(csvField).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -97,10 +97,10 @@ public struct ScoreReport: Sendable {
                 ("size", .array(c.size.map { .int($0) })), ("dimensions", .int(m.dimensions)),
                 ("spacing", m.spacing.map { .array($0.map { .number($0) }) } ?? .null),
                 ("tp", .int(o.truePositives)), ("fp", .int(o.falsePositives)), ("fn", .int(o.falseNegatives)),
-                ("dice", .plainNumber(m.dice)), ("iou", .plainNumber(m.iou)), ("hd95", .number(m.hd95)), ("nsd", .plainNumber(m.nsd)),
-                ("tolerance", .plainNumber(m.tolerance)), ("distanceUnit", .string(m.distanceUnit.rawValue)),
-                ("predictedVolume", .plainNumber(m.predictedVolume)), ("referenceVolume", .plainNumber(m.referenceVolume)),
-                ("absoluteVolumeDifference", .plainNumber(m.absoluteVolumeDifference)), ("volumeUnit", .string(m.volumeUnit)),
+                ("dice", .number(m.dice)), ("iou", .number(m.iou)), ("hd95", .number(m.hd95)), ("nsd", .number(m.nsd)),
+                ("tolerance", .number(m.tolerance)), ("distanceUnit", .string(m.distanceUnit.rawValue)),
+                ("predictedVolume", .number(m.predictedVolume)), ("referenceVolume", .number(m.referenceVolume)),
+                ("absoluteVolumeDifference", .number(m.absoluteVolumeDifference)), ("volumeUnit", .string(m.volumeUnit)),
             ])
         }
         func stats(_ s: MetricSummary) -> JSON {
@@ -159,7 +159,7 @@ func plainNumber(_ d: Double) -> String {
 
 /// Fixed decimals for the table.
 func fixed(_ d: Double, _ digits: Int = 4) -> String {
-    d.isFinite ? String(format: "%.\(digits)f", d) : number(d)
+    d.isFinite ? String(format: "%.\(digits)f", d) : plainNumber(d)
 }
 
 private func csvField(_ s: String) -> String {
