@@ -34,7 +34,8 @@ public struct ScoreReport: Sendable {
     public var distanceUnits: String {
         let mm = cases.count { $0.metrics.distanceUnit == .millimetre }, px = cases.count - mm
         if mm == 0 || px == 0 { return mm > 0 ? "mm" : "px" }
-        return "mm (\(mm) cases), px (\(px) cases, no spacing)"
+        func n(_ k: Int) -> String { k == 1 ? "1 case" : "\(k) cases" }
+        return "mm (\(n(mm))), px (\(n(px)), no spacing)"
     }
 
     // MARK: Table
