@@ -19,6 +19,15 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print one JSON object per file instead of text.")
     var json = false
 
+    @OptionGroup var windowOptions: WindowOptions
+
+    func validate() throws {
+        do { _ = try Window(parsing: windowOptions.window) } catch { throw ValidationError(error.message) }
+    }
+
+    /// Parsed in validate(), so this cannot fail here.
+    private var window: Window { (try? Window(parsing: windowOptions.window)) ?? .auto }
+
     func run() throws {
         var failures = 0
         for path in paths {
@@ -37,11 +46,11 @@ struct Inspect: ParsableCommand {
             }
             if isFolder.boolValue {
                 let scan = try scanDICOMFolder(at: url)
-                for volume in scan.series { emit(InspectReport(volume: volume, path: url.path)) }
+                for volume in scan.series { emit(InspectReport(volume: volume, path: url.path, window: window)) }
                 scan.skipped.forEach(printError)
                 return scan.skipped.count
             }
-            emit(InspectReport(volume: try readVolume(at: url), path: url.path))
+            emit(InspectReport(volume: try readVolume(at: url), path: url.path, window: window))
             return 0
         } catch let error as InputError {
             printError(error)
@@ -64,7 +73,7 @@ struct Inspect: ParsableCommand {
                 let loaded = try loadCase(item)
                 let volume = Volume(slices: loaded.images, spacing: loaded.spacing, source: item.image.path,
                                     seriesInstanceUID: loaded.images.first?.dicom?.seriesInstanceUID)
-                var entry = InspectReport(volume: volume, path: item.image.path)
+                var entry = InspectReport(volume: volume, path: item.image.path, window: window)
                 entry.caseName = item.name
                 entry.mask = item.mask.path
                 entry.maskForeground = loaded.masks.reduce(0) { $0 + $1.foregroundCount }
