@@ -64,7 +64,10 @@ int cio_png_read(const char *path, int keep_palette_indices, cio_raster *out) {
         else png_set_palette_to_rgb(png);
     }
     if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
-    if (depth == 16) png_set_swap(png);  // PNG is big-endian; hand back host order (little-endian hosts)
+    const uint16_t byte_order_probe = 1;
+    int little_endian_host = *(const uint8_t *)&byte_order_probe == 1;
+    if (depth == 16 && little_endian_host) png_set_swap(png);  // PNG is big-endian; hand back host order
+    png_set_interlace_handling(png);  // Adam7 files: png_read_image then runs all passes
     png_read_update_info(png, info);
 
     int width = (int)png_get_image_width(png, info);

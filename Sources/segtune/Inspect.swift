@@ -44,12 +44,7 @@ struct Inspect: ParsableCommand {
             if isFolder.boolValue, let dataset = try discoverDatasetIfPresent(at: url) {
                 return report(dataset)
             }
-            if isFolder.boolValue {
-                let scan = try scanDICOMFolder(at: url)
-                for volume in scan.series { emit(InspectReport(volume: volume, path: url.path, window: window)) }
-                scan.skipped.forEach(printError)
-                return scan.skipped.count
-            }
+            if isFolder.boolValue { return try inspectFolder(url) }
             emit(InspectReport(volume: try readVolume(at: url), path: url.path, window: window))
             return 0
         } catch let error as InputError {
@@ -59,6 +54,25 @@ struct Inspect: ParsableCommand {
             printError(InputError(file: url.path, reason: "\(error)"))
             return 1
         }
+    }
+
+    /// A plain folder: PNG, JPEG and NIfTI files one by one; the other files as DICOM
+    /// series (split by Series Instance UID).
+    private func inspectFolder(_ url: URL) throws -> Int {
+        let files = try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
+            .filter { !$0.hasPrefix(".") }.map { url.appendingPathComponent($0) }
+            .filter { !FileManager.default.fileExists(atPath: $0.path + "/.") }
+        let images = files.filter { [.png, .jpeg, .nifti].contains(FileKind($0)) }
+        let others = files.filter { ![.png, .jpeg, .nifti].contains(FileKind($0)) }
+        var failures = 0
+        for image in images { failures += inspect(image) }
+        if !others.isEmpty || images.isEmpty {
+            let scan = try scanDICOMFiles(others, folder: url)
+            for volume in scan.series { emit(InspectReport(volume: volume, path: url.path, window: window)) }
+            scan.skipped.forEach(printError)
+            failures += scan.skipped.count
+        }
+        return failures
     }
 
     private func report(_ dataset: Dataset) -> Int {

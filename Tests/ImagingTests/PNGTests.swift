@@ -20,6 +20,13 @@ import Testing
         #expect(image.maxSampleValue == 65535)
     }
 
+    @Test func interlacedImagesComeOutInRowOrder() throws {
+        let folder = try makeTemporaryFolder()
+        let samples = (0..<(11 * 9)).map { ($0 * 7) % 256 }
+        let png = PNGBuilder(width: 11, height: 9, bitDepth: 8, colorType: .gray, samples: samples, interlaced: true)
+        #expect(try readPNG(at: write(png, "adam7.png", in: folder)).pixels == samples.map(Float.init))
+    }
+
     @Test func lowBitDepthGrayKeepsSampleValues() throws {
         let folder = try makeTemporaryFolder()
         let samples = [0, 1, 2, 3, 3, 2, 1]
