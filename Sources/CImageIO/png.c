@@ -61,7 +61,7 @@ int cio_png_read(const char *path, int keep_palette_indices, cio_raster *out) {
     if (depth < 8) png_set_packing(png);  // one sample per byte, values unscaled
     if (color == PNG_COLOR_TYPE_PALETTE) {
         if (keep_palette_indices) out->is_palette = 1;
-        else png_set_palette_to_rgb(png);
+        else { png_set_palette_to_rgb(png); out->bit_depth = 8; }  // palette entries are 8-bit
     }
     if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
     const uint16_t byte_order_probe = 1;
