@@ -39,7 +39,7 @@ struct Inspect: ParsableCommand {
     /// Prints one path's report; returns how many files failed.
     private func inspect(_ url: URL) -> Int {
         var isFolder: ObjCBool = false
-        FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
         do {
             if isFolder.boolValue, let dataset = try discoverDatasetIfPresent(at: url) {
                 return report(dataset)
