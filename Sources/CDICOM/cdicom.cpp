@@ -2,6 +2,7 @@
 #include "cdicom.h"
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
+#include "dcmtk/dcmdata/dccodec.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmjpeg/djdecode.h"
 #include "dcmtk/dcmjpls/djdecode.h"
@@ -37,6 +38,13 @@ void setUpOnce() {
 struct Failure {
     std::string reason;
 };
+
+// Attribute text from a damaged file may hold any bytes; error lines stay printable ASCII.
+std::string printable(const char *text) {
+    std::string out(text);
+    for (char &c : out) if (c < 0x20 || c > 0x7e) c = '?';
+    return out;
+}
 
 void copyString(char *destination, size_t size, const OFString &value) {
     snprintf(destination, size, "%s", value.c_str());
@@ -138,7 +146,7 @@ void readPixels(DcmDataset *data, bool bigEndianSource, cdicom_image *out) {
     if (photometric == "PALETTE COLOR") throw Failure{"PALETTE COLOR images are not supported"};
     bool ybr = photometric == "YBR_FULL";
     if (spp == 3 && photometric != "RGB" && !ybr)
-        throw Failure{"unsupported Photometric Interpretation " + std::string(photometric.c_str())};
+        throw Failure{"unsupported Photometric Interpretation " + printable(photometric.c_str())};
     size_t perFrame = (size_t)out->rows * out->columns * spp;
     size_t count = perFrame * out->frames;
     if ((size_t)length < count * bytesPerSample)
@@ -206,9 +214,13 @@ void read(const char *path, int withPixels, cdicom_image *out) {
         std::string unsupported = std::string("unsupported transfer syntax ") + out->transfer_syntax_uid + " ("
             + out->transfer_syntax_name + ")";
         if (original.getXfer() == EXS_Unknown) throw Failure{unsupported};
-        if (data->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad()
-            || !data->canWriteXfer(EXS_LittleEndianExplicit))
+        if (original.isEncapsulated() && !DcmCodecList::canChangeCoding(original.getXfer(), EXS_LittleEndianExplicit))
             throw Failure{unsupported};
+        // A registered decoder that still fails means damaged pixel data, not an unsupported syntax.
+        OFCondition decoded = data->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
+        if (decoded.bad() || !data->canWriteXfer(EXS_LittleEndianExplicit))
+            throw Failure{std::string("cannot decode the ") + out->transfer_syntax_name + " pixel data ("
+                          + (decoded.bad() ? decoded.text() : "damaged data") + ")"};
         status = data->loadAllDataIntoMemory();
         if (status.bad()) throw Failure{std::string("cannot load pixel data (") + status.text() + ")"};
     }

@@ -18,6 +18,8 @@ typedef struct {
 
 static void on_png_error(png_structp png, png_const_charp message) {
     png_failure *failure = (png_failure *)png_get_error_ptr(png);
+    // libpng's stdio reader says only "Read Error" when the file ends early.
+    if (strcmp(message, "Read Error") == 0) message = "the file ends early: truncated?";
     snprintf(failure->message, failure->message_size, "not a readable PNG (%s)", message);
     longjmp(failure->jump, 1);
 }
