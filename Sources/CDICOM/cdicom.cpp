@@ -2,6 +2,7 @@
 #include "cdicom.h"
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
+#include "dcmtk/dcmdata/dccodec.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmjpeg/djdecode.h"
 #include "dcmtk/dcmjpls/djdecode.h"
@@ -13,17 +14,21 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
 extern "C" const char *cdicom_dcmtk_version(void) { return OFFIS_DCMTK_VERSION_STRING; }
 
 namespace {
 
-// Decoders register in a global list; once per process. DCMTK's logger would print
+// Decoders register in a global list: once per process. DCMTK's logger would print
 // to stderr on every bad file; segtune reports errors itself.
 void setUpOnce() {
     static std::once_flag once;
     std::call_once(once, [] {
         OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+        // Attributes that a converter wrote with VR UN are read by their dictionary VR (as pydicom does).
+        dcmEnableUnknownVRConversion.set(OFTrue);
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
         DcmRLEDecoderRegistration::registerCodecs();
@@ -33,6 +38,13 @@ void setUpOnce() {
 struct Failure {
     std::string reason;
 };
+
+// Attribute text from a damaged file may hold any bytes; error lines stay printable ASCII.
+std::string printable(const char *text) {
+    std::string out(text);
+    for (char &c : out) if (c < 0x20 || c > 0x7e) c = '?';
+    return out;
+}
 
 void copyString(char *destination, size_t size, const OFString &value) {
     snprintf(destination, size, "%s", value.c_str());
@@ -106,7 +118,7 @@ inline double sampleAt(const Uint8 *bytes, size_t index, int bytesPerSample, int
     return (double)raw;
 }
 
-void readPixels(DcmDataset *data, cdicom_image *out) {
+void readPixels(DcmDataset *data, bool bigEndianSource, cdicom_image *out) {
     DcmElement *element = nullptr;
     if (data->findAndGetElement(DCM_PixelData, element).bad() || element == nullptr)
         throw Failure{"no pixel data (not an image)"};
@@ -130,16 +142,28 @@ void readPixels(DcmDataset *data, cdicom_image *out) {
         throw Failure{"inconsistent Bits Stored " + std::to_string(out->bits_stored)};
     int spp = out->samples_per_pixel;
     if (spp != 1 && spp != 3) throw Failure{"unsupported Samples per Pixel " + std::to_string(spp)};
+    OFString photometric(out->photometric);
+    if (photometric == "PALETTE COLOR") throw Failure{"PALETTE COLOR images are not supported"};
+    bool ybr = photometric == "YBR_FULL";
+    if (spp == 3 && photometric != "RGB" && !ybr)
+        throw Failure{"unsupported Photometric Interpretation " + printable(photometric.c_str())};
     size_t perFrame = (size_t)out->rows * out->columns * spp;
     size_t count = perFrame * out->frames;
     if ((size_t)length < count * bytesPerSample)
         throw Failure{"pixel data has " + std::to_string(length) + " bytes, " + std::to_string(count * bytesPerSample)
                       + " expected (truncated file?)"};
-    OFString photometric(out->photometric);
     bool planar = spp == 3 && integerOf(data, DCM_PlanarConfiguration, 0) == 1;
-    bool ybr = photometric == "YBR_FULL";
-    if (spp == 3 && photometric != "RGB" && !ybr)
-        throw Failure{"unsupported Photometric Interpretation " + std::string(photometric.c_str())};
+    // OW arrives as host-order 16-bit words; a 32-bit sample from a big-endian file has its
+    // high word first, so swap the words of each pair back into little-endian order.
+    std::vector<Uint8> reordered;
+    if (bytesPerSample == 4 && bigEndianSource && element->getVR() == EVR_OW) {
+        reordered.assign(bytes, bytes + count * 4);
+        for (size_t i = 0; i < count * 4; i += 4) {
+            std::swap(reordered[i], reordered[i + 2]);
+            std::swap(reordered[i + 1], reordered[i + 3]);
+        }
+        bytes = reordered.data();
+    }
     float *values = (float *)malloc(sizeof(float) * (count ? count : 1));
     if (!values) throw std::bad_alloc();
     bool isSigned = out->pixel_representation == 1;
@@ -179,6 +203,7 @@ void read(const char *path, int withPixels, cdicom_image *out) {
 
     DcmFileFormat file;
     OFCondition status = file.loadFile(path);
+    if (status == EC_StreamNotifyClient) throw Failure{"not a DICOM file, or truncated (the data end early)"};
     if (status.bad()) throw Failure{std::string("not a readable DICOM file (") + status.text() + ")"};
     DcmDataset *data = file.getDataset();
     DcmXfer original(data->getOriginalXfer());
@@ -189,9 +214,13 @@ void read(const char *path, int withPixels, cdicom_image *out) {
         std::string unsupported = std::string("unsupported transfer syntax ") + out->transfer_syntax_uid + " ("
             + out->transfer_syntax_name + ")";
         if (original.getXfer() == EXS_Unknown) throw Failure{unsupported};
-        if (data->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad()
-            || !data->canWriteXfer(EXS_LittleEndianExplicit))
+        if (original.isEncapsulated() && !DcmCodecList::canChangeCoding(original.getXfer(), EXS_LittleEndianExplicit))
             throw Failure{unsupported};
+        // A registered decoder that still fails means damaged pixel data, not an unsupported syntax.
+        OFCondition decoded = data->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
+        if (decoded.bad() || !data->canWriteXfer(EXS_LittleEndianExplicit))
+            throw Failure{std::string("cannot decode the ") + out->transfer_syntax_name + " pixel data ("
+                          + (decoded.bad() ? decoded.text() : "damaged data") + ")"};
         status = data->loadAllDataIntoMemory();
         if (status.bad()) throw Failure{std::string("cannot load pixel data (") + status.text() + ")"};
     }
@@ -199,7 +228,7 @@ void read(const char *path, int withPixels, cdicom_image *out) {
     readAttributes(data, out);
     if (out->rows <= 0 || out->columns <= 0) throw Failure{"no Rows/Columns (not a DICOM image)"};
     if (out->frames < 1) out->frames = 1;
-    if (withPixels) readPixels(data, out);
+    if (withPixels) readPixels(data, original.isBigEndian(), out);
 }
 
 }  // namespace

@@ -59,9 +59,13 @@ func readNIfTI(at url: URL) throws -> NIfTIVolume {
     let code = int16(70)
     guard let type = datatypes[code] else { throw fail("unsupported NIfTI datatype \(code)") }
     let pixdim = (1...3).map { Double(abs(float32(76 + 4 * $0))) }
-    let offset = Int(float32(108))
+    let voxOffset = float32(108)
+    guard voxOffset.isFinite, voxOffset >= 348, voxOffset <= Float(size) else {
+        throw fail("invalid vox_offset \(voxOffset) (the data must start after the 348-byte header, inside the file)")
+    }
+    let offset = Int(voxOffset)
     let count = shape[0] * shape[1] * shape[2]
-    guard offset >= 348, offset + count * type.bytes <= size else {
+    guard offset + count * type.bytes <= size else {
         throw fail("truncated: \(shape.map(String.init).joined(separator: "×")) \(type.name) voxels need \(offset + count * type.bytes) bytes, the file has \(size)")
     }
     var slope = float32(112), intercept = float32(116)

@@ -33,12 +33,15 @@ public func scanDICOMFolder(at folder: URL) throws -> DICOMFolderScan {
     do { names = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
         throw InputError(file: folder.path, reason: "cannot list the folder (\(error.localizedDescription))")
     }
+    let files = names.sorted().filter { !$0.hasPrefix(".") }.map { folder.appendingPathComponent($0) }.filter { !isFolder($0) }
+    return try scanDICOMFiles(files, folder: folder)
+}
+
+/// `scanDICOMFolder` over a given list of files; `folder` names the set in errors.
+public func scanDICOMFiles(_ files: [URL], folder: URL) throws -> DICOMFolderScan {
     var headers: [(url: URL, file: DICOMFile)] = []
     var skipped: [InputError] = []
-    for name in names.sorted() where !name.hasPrefix(".") {
-        let url = folder.appendingPathComponent(name)
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+    for url in files {
         do { headers.append((url, try readDICOMFile(at: url, withPixels: false))) } catch let error as InputError {
             skipped.append(error)
         }
@@ -56,7 +59,8 @@ public func scanDICOMFolder(at folder: URL) throws -> DICOMFolderScan {
         }
         guard let first = slices.first else { continue }
         if let bad = slices.first(where: { $0.width != first.width || $0.height != first.height || $0.channels != first.channels }) {
-            throw InputError(file: bad.source ?? folder.path, reason: "slice is \(bad.width)×\(bad.height), the series' first slice (\(first.source ?? "")) is \(first.width)×\(first.height)")
+            func size(_ image: Image) -> String { "\(image.width)×\(image.height)\(image.channels == 3 ? " RGB" : "")" }
+            throw InputError(file: bad.source ?? folder.path, reason: "slice is \(size(bad)), the series' first slice (\(first.source ?? "")) is \(size(first))")
         }
         series.append(Volume(slices: slices, spacing: spacing(of: ordered.map(\.file), first: first),
                              source: folder.path, seriesInstanceUID: uid.isEmpty ? nil : uid))

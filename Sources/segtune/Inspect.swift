@@ -19,6 +19,15 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print one JSON object per file instead of text.")
     var json = false
 
+    @OptionGroup var windowOptions: WindowOptions
+
+    func validate() throws {
+        do { _ = try Window(parsing: windowOptions.window) } catch { throw ValidationError(error.message) }
+    }
+
+    /// Parsed in validate(), so this cannot fail here.
+    private var window: Window { (try? Window(parsing: windowOptions.window)) ?? .auto }
+
     func run() throws {
         var failures = 0
         for path in paths {
@@ -30,18 +39,13 @@ struct Inspect: ParsableCommand {
     /// Prints one path's report; returns how many files failed.
     private func inspect(_ url: URL) -> Int {
         var isFolder: ObjCBool = false
-        FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
         do {
             if isFolder.boolValue, let dataset = try discoverDatasetIfPresent(at: url) {
                 return report(dataset)
             }
-            if isFolder.boolValue {
-                let scan = try scanDICOMFolder(at: url)
-                for volume in scan.series { emit(InspectReport(volume: volume, path: url.path)) }
-                scan.skipped.forEach(printError)
-                return scan.skipped.count
-            }
-            emit(InspectReport(volume: try readVolume(at: url), path: url.path))
+            if isFolder.boolValue { return try inspectFolder(url) }
+            emit(InspectReport(volume: try readVolume(at: url), path: url.path, window: window))
             return 0
         } catch let error as InputError {
             printError(error)
@@ -50,6 +54,25 @@ struct Inspect: ParsableCommand {
             printError(InputError(file: url.path, reason: "\(error)"))
             return 1
         }
+    }
+
+    /// A plain folder: PNG, JPEG and NIfTI files one by one; the other files as DICOM
+    /// series (split by Series Instance UID).
+    private func inspectFolder(_ url: URL) throws -> Int {
+        let files = try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
+            .filter { !$0.hasPrefix(".") }.map { url.appendingPathComponent($0) }
+            .filter { !FileManager.default.fileExists(atPath: $0.path + "/.") }
+        let images = files.filter { [.png, .jpeg, .nifti].contains(FileKind($0)) }
+        let others = files.filter { ![.png, .jpeg, .nifti].contains(FileKind($0)) }
+        var failures = 0
+        for image in images { failures += inspect(image) }
+        if !others.isEmpty || images.isEmpty {
+            let scan = try scanDICOMFiles(others, folder: url)
+            for volume in scan.series { emit(InspectReport(volume: volume, path: url.path, window: window)) }
+            scan.skipped.forEach(printError)
+            failures += scan.skipped.count
+        }
+        return failures
     }
 
     private func report(_ dataset: Dataset) -> Int {
@@ -64,7 +87,7 @@ struct Inspect: ParsableCommand {
                 let loaded = try loadCase(item)
                 let volume = Volume(slices: loaded.images, spacing: loaded.spacing, source: item.image.path,
                                     seriesInstanceUID: loaded.images.first?.dicom?.seriesInstanceUID)
-                var entry = InspectReport(volume: volume, path: item.image.path)
+                var entry = InspectReport(volume: volume, path: item.image.path, window: window)
                 entry.caseName = item.name
                 entry.mask = item.mask.path
                 entry.maskForeground = loaded.masks.reduce(0) { $0 + $1.foregroundCount }

@@ -24,7 +24,7 @@ struct InspectReport: Encodable {
     var min: Double
     var max: Double
     var mean: Double
-    /// The window `--window auto` uses, and where it comes from.
+    /// The window `--window` resolves to for this file, and where it comes from.
     var windowWidth: Double
     var windowLevel: Double
     var windowSource: String
@@ -35,7 +35,7 @@ struct InspectReport: Encodable {
              rescaleIntercept, min, max, mean, windowWidth, windowLevel, windowSource
     }
 
-    init(volume: Volume, path: String) {
+    init(volume: Volume, path: String, window requested: Window) {
         let first = volume.slices[0]
         let dicom = first.dicom
         self.path = path
@@ -64,7 +64,7 @@ struct InspectReport: Encodable {
         min = Double(low)
         max = Double(high)
         mean = count > 0 ? sum / Double(count) : 0
-        let window = resolveWindow(.auto, for: volume.slices)
+        let window = resolveWindow(requested, for: volume.slices)
         windowWidth = window.width
         windowLevel = window.level
         windowSource = window.source.rawValue
@@ -81,7 +81,7 @@ struct InspectReport: Encodable {
             lines.append("  rescale: slope \(format3(rescaleSlope)), intercept \(format3(rescaleIntercept))")
         }
         lines.append("  values: min \(format3(min)), max \(format3(max)), mean \(format3(mean))")
-        lines.append("  window (auto): W \(format3(windowWidth)) / L \(format3(windowLevel)) (\(windowSource))")
+        lines.append("  window: W \(format3(windowWidth)) / L \(format3(windowLevel)) (\(windowSource))")
         if let maskForeground { lines.append("  mask: \(maskForeground) foreground pixels") }
         return lines.joined(separator: "\n")
     }

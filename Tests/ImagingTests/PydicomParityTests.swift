@@ -85,6 +85,8 @@ import Testing
         let jpeg2000 = pydicomFiles.appendingPathComponent("JPEG2000.dcm")
         #expect(inputError { _ = try readDICOM(at: jpeg2000) }?.reason
                 == "unsupported transfer syntax 1.2.840.10008.1.2.4.91 (JPEG 2000 (Lossless or Lossy))")
+        let palette = pydicomFiles.appendingPathComponent("examples_palette.dcm")
+        #expect(inputError { _ = try readDICOM(at: palette) }?.reason == "PALETTE COLOR images are not supported")
         let folder = try makeTemporaryFolder()
         let empty = folder.appendingPathComponent("empty.dcm")
         try Data().write(to: empty)

@@ -117,4 +117,21 @@ import Testing
         #expect(run.stdout.contains("transfer syntax: 1.2.840.10008.1.2.1 (Little Endian Explicit)"))
         #expect(run.stdout.contains("values: min -896, max 1167"))
     }
+
+    @Test func windowOptionIsValidatedAndApplied() throws {
+        let ct = Self.pydicom.appendingPathComponent("CT_small.dcm").path
+        let bad = try segtune(["inspect", "--window", "kidney", ct])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("unknown window 'kidney'"))
+        let lung = try objects(try segtune(["inspect", "--json", "--window", "lung", ct]).stdout)
+        #expect(lung.first?["windowWidth"] as? Double == 1500 && lung.first?["windowLevel"] as? Double == -600)
+    }
+
+    @Test func plainFolderOfPNGsReportsEachFile() throws {
+        let masks = Self.root.appendingPathComponent("fixtures/demo/white-matter/masks")
+        let count = try FileManager.default.contentsOfDirectory(atPath: masks.path).filter { $0.hasSuffix(".png") }.count
+        let run = try segtune(["inspect", "--json", masks.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try objects(run.stdout).count == count)
+    }
 }
