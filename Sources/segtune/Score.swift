@@ -1,6 +1,173 @@
 import ArgumentParser
+import Foundation
+import Imaging
+import Metrics
 
+/// `segtune score`: a thin layer that parses, pairs the inputs, and calls Metrics.
 struct Score: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Not built yet.")
-    func run() throws { throw ValidationError("'Score' is not built yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Score predicted masks against reference masks: Dice, IoU, HD95, NSD.",
+        discussion: """
+            PREDICTION and REFERENCE are two mask files, or two folders whose entries pair by name:
+              <case>.png                 a 2-D case (nonzero pixels are foreground)
+              <case>.nii, <case>.nii.gz  a 3-D volume, scored as a whole
+              <case>/<slice>.png         slices stacked in name order into one 3-D case
+
+            Distances (HD95, the NSD tolerance) are in mm when the spacing is known (NIfTI pixdim, or --spacing), else in pixels; the report says which.
+
+            Empty masks follow MONAI: both empty gives Dice 1, IoU 1, HD95 nan, NSD nan; one empty gives Dice 0, IoU 0, HD95 nan, NSD 0. Summaries leave nan values out. See docs/metrics.md.
+
+            Exit status: 0 all scored; 1 a file could not be read or paired (unpaired files only with --strict); 2 the mean Dice is below --min-dice.
+            """)
+
+    @Argument(help: "Predicted mask file or folder.")
+    var prediction: String
+
+    @Argument(help: "Reference mask file or folder.")
+    var reference: String
+
+    @Option(help: ArgumentHelp("Label value(s) that are foreground on both sides, e.g. 1 or 1,2 (default: any nonzero value).", valueName: "labels"))
+    var label: String?
+
+    @Option(help: ArgumentHelp("Label value(s) for the predictions only; overrides --label.", valueName: "labels"))
+    var predLabel: String?
+
+    @Option(help: ArgumentHelp("Label value(s) for the references only; overrides --label.", valueName: "labels"))
+    var refLabel: String?
+
+    @Option(help: ArgumentHelp("NSD tolerance, in mm when the spacing is known, else in pixels.", valueName: "distance"))
+    var tolerance: Double = 2
+
+    @Option(help: ArgumentHelp("Voxel spacing in mm, x,y or x,y,z; overrides the files' (default: from the reference, then the prediction).", valueName: "x,y[,z]"))
+    var spacing: String?
+
+    @Option(help: ArgumentHelp("Also write the per-case table as CSV to this file.", valueName: "file"))
+    var csv: String?
+
+    @Flag(help: "Print one JSON object (cases and summary) instead of the table.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Exit with status 2 when the mean Dice is below this.", valueName: "x"))
+    var minDice: Double?
+
+    @Flag(help: "Count unpaired files as failures (exit status 1).")
+    var strict = false
+
+    func validate() throws {
+        guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a number ≥ 0") }
+        _ = try parsedSpacing()
+        for (name, value) in [("--label", label), ("--pred-label", predLabel), ("--ref-label", refLabel)] {
+            _ = try labels(value, name)
+        }
+        if let minDice, !(0...1).contains(minDice) { throw ValidationError("--min-dice must be between 0 and 1") }
+    }
+
+    func run() throws {
+        let pairing: Pairing
+        do {
+            pairing = try pairInputs(prediction: URL(fileURLWithPath: prediction), reference: URL(fileURLWithPath: reference))
+        } catch let error as InputError {
+            printError(error.description)
+            throw ExitCode(1)
+        } catch {
+            printError("\(prediction), \(reference): \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        for url in pairing.unpaired { printError("\(url.path): no counterpart on the other side; not scored") }
+        let predLabels = try labels(predLabel ?? label, "--pred-label"), refLabels = try labels(refLabel ?? label, "--ref-label")
+        let override = try parsedSpacing()
+
+        let outcomes = Outcomes(count: pairing.cases.count)
+        // Cases are independent: score them on all cores, keep the input order.
+        DispatchQueue.concurrentPerform(iterations: pairing.cases.count) { i in
+            outcomes.set(i, scoreOne(pairing.cases[i], predLabels, refLabels, override))
+        }
+        var scored: [ScoredCase] = [], failures = pairing.failures.map(\.description)
+        for outcome in outcomes.values {
+            switch outcome! {
+            case .success(let c): scored.append(c)
+            case .failure(let e): failures.append(e.description)
+            }
+        }
+        for f in failures { printError(f) }
+
+        let report = ScoreReport(cases: scored, tolerance: tolerance, failures: failures,
+                                 unpaired: pairing.unpaired.map(\.path))
+        if let csv {
+            do {
+                try Data(report.csv().utf8).write(to: URL(fileURLWithPath: csv), options: .atomic)
+            } catch {
+                printError("\(csv): cannot write: \(error.localizedDescription)")
+                failures.append(csv)
+            }
+        }
+        print(json ? report.json() : report.table(), terminator: "")
+
+        if !failures.isEmpty || (strict && !pairing.unpaired.isEmpty) { throw ExitCode(1) }
+        if let minDice, !(report.summary.dice.mean >= minDice) {
+            printError(scored.isEmpty ? "no case was scored, so --min-dice \(minDice) is not met"
+                       : "mean Dice \(report.summary.dice.mean) is below --min-dice \(minDice)")
+            throw ExitCode(2)
+        }
+    }
+
+    private func scoreOne(_ pair: CasePair, _ predLabels: Set<Int>?, _ refLabels: Set<Int>?, _ override: [Double]?) -> Result<ScoredCase, InputError> {
+        do {
+            let (p, r) = try readMasks(pair, predictionLabels: predLabels, referenceLabels: refLabels)
+            guard (p.width, p.height, p.depth) == (r.width, r.height, r.depth) else {
+                return .failure(InputError(file: pair.prediction.path,
+                                           reason: "size \(shape(p)) does not match \(pair.reference.path) (\(shape(r)))"))
+            }
+            if override == nil, let ps = usable(p.spacing), let rs = usable(r.spacing),
+               zip(ps, rs).contains(where: { abs($0 - $1) > 1e-3 * max($0, $1) }) {
+                printError("\(pair.prediction.path): spacing \(ps) differs from the reference's \(rs); using the reference's")
+            }
+            let metrics = try scoreCase(prediction: p, reference: r, spacing: override ?? usable(r.spacing) ?? usable(p.spacing),
+                                        tolerance: tolerance)
+            return .success(ScoredCase(name: pair.name, prediction: pair.prediction.path, reference: pair.reference.path,
+                                       size: [r.width, r.height, r.depth], metrics: metrics))
+        } catch let e as InputError {
+            return .failure(e)
+        } catch {
+            return .failure(InputError(file: pair.prediction.path, reason: "\(error)"))
+        }
+    }
+
+    private func parsedSpacing() throws -> [Double]? {
+        guard let spacing else { return nil }
+        let values = spacing.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard (2...3).contains(values.count), values.allSatisfy({ $0 != nil && $0! > 0 && $0!.isFinite }) else {
+            throw ValidationError("--spacing must be two or three positive numbers, e.g. 0.8,0.8 or 0.8,0.8,2.5")
+        }
+        return values.map { $0! }
+    }
+
+    private func labels(_ text: String?, _ option: String) throws -> Set<Int>? {
+        guard let text else { return nil }
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+            throw ValidationError("\(option) must be label values ≥ 0, e.g. 1 or 1,2")
+        }
+        return Set(values.map { $0! })
+    }
+}
+
+/// A file's spacing, unless it is unset (NIfTI files may store pixdim 0).
+private func usable(_ spacing: [Double]?) -> [Double]? {
+    guard let spacing, spacing.allSatisfy({ $0.isFinite && $0 > 0 }) else { return nil }
+    return spacing
+}
+
+private func shape(_ m: Mask) -> String { m.depth > 1 ? "\(m.width)×\(m.height)×\(m.depth)" : "\(m.width)×\(m.height)" }
+
+private func printError(_ line: String) {
+    FileHandle.standardError.write(Data("segtune: \(line)\n".utf8))
+}
+
+/// Results written by concurrent workers, one slot each.
+private final class Outcomes: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [Result<ScoredCase, InputError>?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<ScoredCase, InputError>) { lock.withLock { values[i] = r } }
 }

@@ -1,0 +1,151 @@
+import Foundation
+import Imaging
+
+/// One case to score. Each side is a mask file, or a folder of slice PNGs that
+/// stack (in natural name order) into one 3-D volume; a slice folder may be
+/// scored against a NIfTI volume.
+public struct CasePair: Sendable {
+    public var name: String
+    public var prediction: URL
+    public var reference: URL
+    /// Slice file names in stacking order when that side is a folder; nil for a file.
+    public var predictionSlices: [String]?
+    public var referenceSlices: [String]?
+}
+
+/// What pairing two inputs found.
+public struct Pairing: Sendable {
+    public var cases: [CasePair] = []
+    /// Files or folders with no counterpart on the other side.
+    public var unpaired: [URL] = []
+    /// Inputs that can be paired but not used (a stack whose slices differ, two files for one case).
+    public var failures: [InputError] = []
+}
+
+/// Pairs a prediction with a reference: two mask files (one case, named after the
+/// reference), or two folders whose entries pair by name: `<case>.png`,
+/// `<case>.nii(.gz)`, and `<case>/` folders of slice PNGs (one 3-D case each).
+/// Other files are ignored.
+public func pairInputs(prediction: URL, reference: URL) throws -> Pairing {
+    let predFolder = try isFolder(prediction), refFolder = try isFolder(reference)
+    guard predFolder == refFolder else {
+        throw InputError(file: (predFolder ? prediction : reference).path,
+                         reason: "is a folder while \((predFolder ? reference : prediction).path) is a file: give two files or two folders")
+    }
+    var pairing = Pairing()
+    guard predFolder else {
+        pairing.cases = [CasePair(name: caseName(reference) ?? reference.lastPathComponent,
+                                  prediction: prediction, reference: reference)]
+        return pairing
+    }
+    let preds = try entries(in: prediction, &pairing.failures), refs = try entries(in: reference, &pairing.failures)
+    for name in Set(preds.keys).union(refs.keys).sorted(by: naturalOrder) {
+        switch (preds[name], refs[name]) {
+        case let (p?, r?):
+            let ps = try isFolder(p) ? slicePNGs(in: p) : nil, rs = try isFolder(r) ? slicePNGs(in: r) : nil
+            if let ps, let rs {
+                guard ps == rs else {
+                    let missing = rs.filter { !ps.contains($0) }, extra = ps.filter { !rs.contains($0) }
+                    pairing.failures.append(InputError(file: p.path, reason: "its slices differ from \(r.path)'s"
+                        + (missing.isEmpty ? "" : "; missing \(listed(missing))") + (extra.isEmpty ? "" : "; extra \(listed(extra))")))
+                    continue
+                }
+            }
+            pairing.cases.append(CasePair(name: name, prediction: p, reference: r, predictionSlices: ps, referenceSlices: rs))
+        case let (p?, nil): pairing.unpaired.append(p)
+        case let (nil, r?): pairing.unpaired.append(r)
+        case (nil, nil): break
+        }
+    }
+    return pairing
+}
+
+/// Reads both sides of a case; a slice folder stacks into a volume with one slice per file.
+public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?) throws -> (prediction: Mask, reference: Mask) {
+    func read(_ url: URL, _ slices: [String]?, _ labels: Set<Int>?) throws -> Mask {
+        try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, labels: labels)
+    }
+    return (try read(pair.prediction, pair.predictionSlices, predictionLabels),
+            try read(pair.reference, pair.referenceSlices, referenceLabels))
+}
+
+private func readStack(_ folder: URL, _ slices: [String], _ labels: Set<Int>?) throws -> Mask {
+    var voxels: [UInt8] = []
+    var first: Mask?
+    for name in slices {
+        let url = folder.appendingPathComponent(name)
+        let slice = try readMask(at: url, labels: labels)
+        if let first, (first.width, first.height) != (slice.width, slice.height) {
+            throw InputError(file: url.path, reason: "size \(slice.width)×\(slice.height) differs from the stack's first slice \(slices[0]) (\(first.width)×\(first.height))")
+        }
+        first = first ?? slice
+        voxels += slice.voxels
+    }
+    // Slice PNGs carry no slice spacing, so a stack is in pixel units unless --spacing says otherwise.
+    return Mask(width: first?.width ?? 0, height: first?.height ?? 0, depth: slices.count, voxels: voxels)
+}
+
+private func isFolder(_ url: URL) throws -> Bool {
+    var folder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &folder) else {
+        throw InputError(file: url.path, reason: "no such file or folder")
+    }
+    return folder.boolValue
+}
+
+/// `a.png` → `a`, `a.nii.gz` → `a`; nil for files that are not masks.
+private func caseName(_ url: URL) -> String? {
+    let name = url.lastPathComponent
+    for suffix in [".png", ".nii.gz", ".nii"] where name.lowercased().hasSuffix(suffix) {
+        return String(name.dropLast(suffix.count))
+    }
+    return nil
+}
+
+private func entries(in folder: URL, _ failures: inout [InputError]) throws -> [String: URL] {
+    var found: [String: URL] = [:]
+    let items = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles])
+    for url in items.sorted(by: { naturalOrder($0.lastPathComponent, $1.lastPathComponent) }) {
+        let folder = try isFolder(url)
+        if folder, try slicePNGs(in: url).isEmpty { continue }
+        guard let name = folder ? url.lastPathComponent : caseName(url) else { continue }
+        if let other = found[name] {
+            failures.append(InputError(file: url.path, reason: "case \(name) is also \(other.lastPathComponent); keeping that one"))
+            continue
+        }
+        found[name] = url
+    }
+    return found
+}
+
+private func slicePNGs(in folder: URL) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        .filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") }
+        .sorted(by: naturalOrder)
+}
+
+private func listed(_ names: [String]) -> String {
+    names.count <= 4 ? names.joined(separator: ", ") : names.prefix(4).joined(separator: ", ") + " and \(names.count - 4) more"
+}
+
+/// Name order with digit runs compared as numbers, so slice2 comes before slice10.
+public func naturalOrder(_ a: String, _ b: String) -> Bool {
+    var i = a.unicodeScalars.makeIterator(), j = b.unicodeScalars.makeIterator()
+    var x = i.next(), y = j.next()
+    while let cx = x, let cy = y {
+        let dx = cx.properties.numericType == .decimal, dy = cy.properties.numericType == .decimal
+        if dx && dy {
+            var na = "", nb = ""
+            while let c = x, c.properties.numericType == .decimal { na.unicodeScalars.append(c); x = i.next() }
+            while let c = y, c.properties.numericType == .decimal { nb.unicodeScalars.append(c); y = j.next() }
+            let ta = na.drop { $0 == "0" }, tb = nb.drop { $0 == "0" }
+            if ta.count != tb.count { return ta.count < tb.count }
+            if ta != tb { return ta < tb }
+            if na.count != nb.count { return na.count < nb.count }
+            continue
+        }
+        if cx != cy { return cx.value < cy.value }
+        x = i.next(); y = j.next()
+    }
+    return x == nil && y != nil
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Imaging
+import Metrics
+import Testing
+
+private func report() throws -> ScoreReport {
+    let empty = Mask(width: 2, height: 2, voxels: [0, 0, 0, 0]), one = Mask(width: 2, height: 2, voxels: [1, 0, 0, 0])
+    let cases = [
+        ScoredCase(name: "both, empty", prediction: "p/e.png", reference: "r/e.png", size: [2, 2, 1],
+                   metrics: try scoreCase(prediction: empty, reference: empty, spacing: nil, tolerance: 2)),
+        ScoredCase(name: "same", prediction: "p/s.png", reference: "r/s.png", size: [2, 2, 1],
+                   metrics: try scoreCase(prediction: one, reference: one, spacing: [0.5, 0.5], tolerance: 2)),
+    ]
+    return ScoreReport(cases: cases, tolerance: 2, failures: ["r/x.png: not a PNG file"], unpaired: ["p/lonely.png"])
+}
+
+@Test func jsonIsStrictWithNonFiniteValuesAsStrings() throws {
+    let text = try report().json()
+    let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+    let cases = object["cases"] as! [[String: Any]]
+    #expect(cases[0]["hd95"] as? String == "nan" && cases[0]["nsd"] as? String == "nan")
+    #expect(cases[1]["hd95"] as? Double == 0 && cases[1]["distanceUnit"] as? String == "mm")
+    let summary = object["summary"] as! [String: Any]
+    let hd95 = summary["hd95"] as! [String: Any]
+    #expect(hd95["count"] as? Int == 1 && hd95["nan"] as? Int == 1 && hd95["mean"] as? Double == 0)
+    #expect(summary["failures"] as? [String] == ["r/x.png: not a PNG file"] && summary["unpaired"] as? Int == 1)
+    #expect(summary["distanceUnit"] as? String == "mm (1 case), px (1 case, no spacing)")
+}
+
+@Test func csvQuotesFieldsWithCommasAndWritesNaN() throws {
+    let rows = try report().csv().split(separator: "\n")
+    #expect(rows.count == 3)
+    #expect(rows[1].hasPrefix("\"both, empty\",p/e.png,r/e.png,2,2,1,2,0,0,0,1.0,1.0,nan,nan,2.0,px,"))
+}
+
+@Test func tableEndsWithTheCountsAndUnits() throws {
+    let lines = try report().table().split(separator: "\n")
+    #expect(lines[0].hasPrefix("case") && lines[0].contains("HD95"))
+    #expect(lines.last!.hasPrefix("2 cases scored, 1 failed, 1 unpaired; distances in mm (1 case)"))
+    #expect(lines.contains { $0.hasPrefix("median") })
+}
