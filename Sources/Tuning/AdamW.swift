@@ -10,12 +10,22 @@ public struct AdamW: Sendable {
     /// Prompts get no weight decay by default: shrinking them towards zero has no meaning.
     public var weightDecay: Float = 0
     public private(set) var step = 0
-    private var firstMoment: [Float]
-    private var secondMoment: [Float]
+    /// Running means of the gradients and of their squares (saved for `--resume`).
+    public private(set) var firstMoment: [Float]
+    public private(set) var secondMoment: [Float]
 
     public init(parameterCount: Int, weightDecay: Float = 0) {
         firstMoment = Array(repeating: 0, count: parameterCount)
         secondMoment = Array(repeating: 0, count: parameterCount)
+        self.weightDecay = weightDecay
+    }
+
+    /// An optimiser continuing from saved state.
+    public init(step: Int, firstMoment: [Float], secondMoment: [Float], weightDecay: Float = 0) {
+        precondition(firstMoment.count == secondMoment.count, "moments of different sizes")
+        self.step = step
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
         self.weightDecay = weightDecay
     }
 

@@ -22,7 +22,7 @@ struct Inspect: ParsableCommand {
     @OptionGroup var windowOptions: WindowOptions
 
     func validate() throws {
-        do { _ = try Window(parsing: windowOptions.window) } catch { throw ValidationError(error.message) }
+        _ = try parseWindow(windowOptions.window)
     }
 
     /// Parsed in validate(), so this cannot fail here.

@@ -88,19 +88,9 @@ func describe(_ error: Error, _ path: String) -> String {
     return text.hasPrefix(path) ? text : "\(path): \(text)"
 }
 
-/// The segmenter for --model / --checkpoint (default models/<the preset's file>).
+/// The segmenter for --model / --checkpoint.
 func loadSegmenter(_ options: ModelOptions) throws -> Segmenter {
-    let preset = try ModelPreset.named(options.model)
-    let path = options.checkpoint ?? "models/\(preset.checkpointFile)"
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw ValidationError("\(path): checkpoint not found (run scripts/setup, or pass --checkpoint)")
-    }
-    let weights = try loadCheckpoint(at: URL(fileURLWithPath: path))
-    do {
-        return try Segmenter(preset: preset, weights: weights)
-    } catch let e as CheckpointMismatch {
-        throw ValidationError("\(path): \(e)")
-    }
+    try loadSegmenterAndPath(options).0
 }
 
 func parseNumbers(_ text: String, _ what: String, counts: Set<Int>) throws -> [Float] {

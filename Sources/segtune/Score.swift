@@ -57,7 +57,7 @@ struct Score: ParsableCommand {
         guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a number ≥ 0") }
         _ = try parsedSpacing()
         for (name, value) in [("--label", label), ("--pred-label", predLabel), ("--ref-label", refLabel)] {
-            _ = try labels(value, name)
+            _ = try parseLabels(value, option: name)
         }
         if let minDice, !(0...1).contains(minDice) { throw ValidationError("--min-dice must be between 0 and 1") }
     }
@@ -74,7 +74,7 @@ struct Score: ParsableCommand {
             throw ExitCode(1)
         }
         for url in pairing.unpaired { printError("\(url.path): no counterpart on the other side; not scored") }
-        let predLabels = try labels(predLabel ?? label, "--pred-label"), refLabels = try labels(refLabel ?? label, "--ref-label")
+        let predLabels = try parseLabels(predLabel ?? label, option: "--pred-label"), refLabels = try parseLabels(refLabel ?? label, option: "--ref-label")
         let override = try parsedSpacing()
 
         let outcomes = Outcomes(count: pairing.cases.count)
@@ -140,15 +140,6 @@ struct Score: ParsableCommand {
             throw ValidationError("--spacing must be two or three positive numbers, e.g. 0.8,0.8 or 0.8,0.8,2.5")
         }
         return values.map { $0! }
-    }
-
-    private func labels(_ text: String?, _ option: String) throws -> Set<Int>? {
-        guard let text else { return nil }
-        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-            throw ValidationError("\(option) must be label values ≥ 0, e.g. 1 or 1,2")
-        }
-        return Set(values.map { $0! })
     }
 }
 

@@ -1,0 +1,70 @@
+import Foundation
+import Imaging
+import Models
+import Tensors
+
+/// The mask in the model's padded input frame at the logits' size: resized to the
+/// image's resized size by nearest neighbour (PyTorch's `mode="nearest"`: source
+/// index ⌊dst · in / out⌋), zero-padded bottom/right to `size`×`size`.
+public func paddedTarget(_ mask: Mask, geometry: PreparedImage, size: Int) -> Tensor {
+    let target = Tensor(zeros: [size, size])
+    let (outW, outH) = (geometry.resizedWidth, geometry.resizedHeight)
+    let sx = Double(mask.width) / Double(outW), sy = Double(mask.height) / Double(outH)
+    for y in 0 ..< outH {
+        let srcY = min(Int(Double(y) * sy), mask.height - 1)
+        for x in 0 ..< outW {
+            let srcX = min(Int(Double(x) * sx), mask.width - 1)
+            target.data[y * size + x] = mask.voxels[srcY * mask.width + srcX] != 0 ? 1 : 0
+        }
+    }
+    return target
+}
+
+/// The foreground's bounding box in pixels, or nil for an empty mask.
+public func boundingBox(of mask: Mask) -> BoxPrompt? {
+    var (x0, y0, x1, y1) = (Int.max, Int.max, -1, -1)
+    for y in 0 ..< mask.height {
+        for x in 0 ..< mask.width where mask.voxels[y * mask.width + x] != 0 {
+            x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+        }
+    }
+    return x1 < 0 ? nil : BoxPrompt(x0: Float(x0), y0: Float(y0), x1: Float(x1), y1: Float(y1))
+}
+
+/// The encoder's input for a windowed image (gray or RGB; other channel counts use the first).
+public func prepare(_ image: Image, with segmenter: Segmenter) -> PreparedImage {
+    let channels = image.channels >= 3 ? 3 : 1
+    let pixels = image.channels == channels ? image.pixels
+        : (0 ..< image.width * image.height).flatMap { p in (0 ..< channels).map { image.pixels[p * image.channels + $0] } }
+    return segmenter.prepare(pixels: pixels, width: image.width, height: image.height, channels: channels)
+}
+
+/// Turns slices into examples, through the embedding cache. `progress(done, total, encoded)`
+/// is called after each variant; `encoded` says whether the encoder ran for it.
+public func makeExamples(
+    _ slices: [LabeledSlice], augmentations: [Augmentation], segmenter: Segmenter, cache: EmbeddingCache,
+    progress: (Int, Int, Bool) -> Void = { _, _, _ in }
+) throws -> [TuningExample] {
+    var examples: [TuningExample] = []
+    let total = slices.count * augmentations.count
+    let size = lowResolutionSize(segmenter)
+    for slice in slices {
+        for augmentation in augmentations {
+            let variant = augmentation.apply(to: slice)
+            let geometry = prepare(variant.image, with: segmenter)
+            let (embedding, encoded) = try cache.embedding(of: geometry, using: segmenter)
+            examples.append(TuningExample(
+                name: augmentation == .identity ? variant.name : "\(variant.name) (\(augmentation.rawValue))",
+                caseName: slice.caseName, embedding: embedding, geometry: geometry,
+                target: paddedTarget(variant.mask, geometry: geometry, size: size), mask: variant.mask,
+                box: boundingBox(of: variant.mask)))
+            progress(examples.count, total, encoded)
+        }
+    }
+    return examples
+}
+
+/// Side of the decoder's low-resolution logits: 4× the embedding grid (256 for every SAM).
+public func lowResolutionSize(_ segmenter: Segmenter) -> Int {
+    4 * segmenter.model.promptEncoder.imageEmbeddingSize
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Tensors
+
+/// Runs epochs of decoder-mode training and keeps the best prompts.
+///
+/// Each epoch visits the training examples in a seeded random order in batches,
+/// then scores the validation examples. The best epoch is the one with the
+/// highest validation Dice (without a validation set: the lowest training loss).
+public struct TrainingLoop {
+    public var tuner: PromptTuner
+    public var training: [TuningExample]
+    public var validation: [TuningExample]
+    /// Epochs already done (from `--resume`), and their records.
+    public var history: [TaskManifest.EpochRecord] = []
+    public private(set) var best: TaskManifest.EpochRecord?
+    /// The prompts of the best epoch so far (flat, the arena's layout).
+    public private(set) var bestValues: Tensor
+
+    public init(tuner: PromptTuner, training: [TuningExample], validation: [TuningExample],
+                history: [TaskManifest.EpochRecord] = [], best: TaskManifest.EpochRecord? = nil, bestValues: Tensor? = nil) {
+        self.tuner = tuner
+        self.training = training
+        self.validation = validation
+        self.history = history
+        self.best = best
+        self.bestValues = bestValues ?? tuner.arena.values.copy()
+    }
+
+    var stepsPerEpoch: Int { (training.count + tuner.settings.batchSize - 1) / tuner.settings.batchSize }
+
+    /// Validation score of the current prompts (before any training: the untuned start).
+    public func score() -> (dice: Double, iou: Double) { tuner.validate(validation) }
+
+    /// Trains until the last epoch, early stop (`patience` epochs without a better
+    /// validation Dice), or `shouldStop()` (checked after every step: Ctrl-C).
+    /// `onStep(step, steps)` reports progress within an epoch; `onEpoch` each finished
+    /// epoch (it must not touch this loop: it runs inside `run`).
+    public mutating func run(
+        shouldStop: () -> Bool = { false },
+        onStep: (Int, Int) -> Void = { _, _ in },
+        onEpoch: (EpochEnd) throws -> Void = { _ in }
+    ) rethrows -> StopReason {
+        let settings = tuner.settings
+        let steps = stepsPerEpoch
+        let schedule = CosineSchedule(baseRate: settings.learningRate, warmupSteps: settings.warmupEpochs * steps,
+                                      totalSteps: settings.epochs * steps)
+        // One generator per epoch, derived from the seed, so that a resumed run
+        // visits the examples in the same order as an uninterrupted one.
+        while history.count < settings.epochs {
+            let epoch = history.count + 1
+            var generator = SeededGenerator(seed: settings.seed &* 0x9E37_79B9 &+ UInt64(epoch))
+            let order = training.indices.shuffled(using: &generator)
+            let started = Date()
+            var lossSum = 0.0
+            for s in 0 ..< steps {
+                let batch = order[(s * settings.batchSize) ..< min(order.count, (s + 1) * settings.batchSize)].map { training[$0] }
+                let rate = schedule.rate(at: (epoch - 1) * steps + s)
+                lossSum += tuner.step(batch, rate: rate).total
+                onStep(s + 1, steps)
+                if shouldStop() { return .interrupted }
+            }
+            let scores = validation.isEmpty ? nil : score()
+            let record = TaskManifest.EpochRecord(
+                epoch: epoch, trainingLoss: lossSum / Double(steps), validationDice: scores?.dice,
+                validationIoU: scores?.iou, seconds: Date().timeIntervalSince(started))
+            history.append(record)
+            let isBest = best.map { isBetter(record, than: $0) } ?? true
+            if isBest {
+                best = record
+                bestValues = tuner.arena.values.copy()
+            }
+            try onEpoch(EpochEnd(record: record, isBest: isBest, history: history, best: best, bestValues: bestValues))
+            if let patience = settings.patience, let best, epoch - best.epoch >= patience { return .earlyStop }
+        }
+        return .finished
+    }
+
+    private func isBetter(_ a: TaskManifest.EpochRecord, than b: TaskManifest.EpochRecord) -> Bool {
+        if let da = a.validationDice, let db = b.validationDice { return da > db }
+        return a.trainingLoss < b.trainingLoss
+    }
+
+    /// What `onEpoch` sees after each epoch: enough to save the task.
+    public struct EpochEnd {
+        public let record: TaskManifest.EpochRecord
+        public let isBest: Bool
+        public let history: [TaskManifest.EpochRecord]
+        public let best: TaskManifest.EpochRecord?
+        public let bestValues: Tensor
+    }
+
+    public enum StopReason: String, Sendable { case finished, earlyStop = "early stop", interrupted }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Imaging
+
+/// One 2-D example: a windowed image slice (values in [0, 1]) and its mask.
+public struct LabeledSlice: Sendable {
+    public var caseName: String
+    /// 0-based slice index within the case (0 for a 2-D image).
+    public var index: Int
+    public var image: Image
+    public var mask: Mask
+    /// Whether the case is a volume (then `name` says which slice).
+    public var isVolumeSlice: Bool
+
+    /// The case, and the slice for volumes: `liver-03#41`.
+    public var name: String { isVolumeSlice ? "\(caseName)#\(index)" : caseName }
+}
+
+/// The slices of a dataset's cases, windowed, with the files that could not be used.
+public struct LoadedCases: Sendable {
+    public var slices: [LabeledSlice]
+    public var failures: [InputError]
+    public var caseNames: [String] { Array(Set(slices.map(\.caseName))).sorted() }
+}
+
+/// Loads every case of `dataset`: each slice windowed (one window per case), with
+/// its mask. A case that fails is reported in `failures`; the others still load.
+public func loadLabeledSlices(_ dataset: Dataset, window: Window, labels: Set<Int>?) -> LoadedCases {
+    var slices: [LabeledSlice] = []
+    var failures: [InputError] = []
+    for item in dataset.cases {
+        do {
+            let loaded = try loadCase(item, labels: labels)
+            let images = windowed(loaded.images, window)
+            for (index, (image, mask)) in zip(images, loaded.masks).enumerated() {
+                slices.append(LabeledSlice(caseName: item.name, index: index, image: image, mask: mask,
+                                           isVolumeSlice: images.count > 1))
+            }
+        } catch let error as InputError {
+            failures.append(error)
+        } catch {
+            failures.append(InputError(file: item.image.path, reason: "\(error)"))
+        }
+    }
+    return LoadedCases(slices: slices, failures: failures)
+}
+
+/// A flip or quarter turn of an image and its mask, applied before encoding
+/// (so in decoder mode each variant's embedding is cached like any image).
+public enum Augmentation: String, Sendable, CaseIterable, Codable {
+    case identity, flipHorizontal, flipVertical, rotate90
+
+    /// The variants `fit` trains on: with augmentation, the two flips and a quarter
+    /// turn beside the original (the D4 group's other four add little for 4× the encoding).
+    public static func variants(enabled: Bool) -> [Augmentation] {
+        enabled ? allCases : [.identity]
+    }
+
+    /// Applies the transform to row-major (height, width, channels) values.
+    public func apply<T>(_ values: [T], width: Int, height: Int, channels: Int) -> (values: [T], width: Int, height: Int) {
+        if self == .identity { return (values, width, height) }
+        let outWidth = self == .rotate90 ? height : width
+        let outHeight = self == .rotate90 ? width : height
+        var out = values
+        for y in 0 ..< outHeight {
+            for x in 0 ..< outWidth {
+                let (sx, sy): (Int, Int)
+                switch self {
+                case .identity: (sx, sy) = (x, y)
+                case .flipHorizontal: (sx, sy) = (width - 1 - x, y)
+                case .flipVertical: (sx, sy) = (x, height - 1 - y)
+                // Clockwise: output (x, y) comes from input (y, height − 1 − x).
+                case .rotate90: (sx, sy) = (y, height - 1 - x)
+                }
+                for c in 0 ..< channels {
+                    out[(y * outWidth + x) * channels + c] = values[(sy * width + sx) * channels + c]
+                }
+            }
+        }
+        return (out, outWidth, outHeight)
+    }
+
+    public func apply(to slice: LabeledSlice) -> LabeledSlice {
+        if self == .identity { return slice }
+        var result = slice
+        let image = apply(slice.image.pixels, width: slice.image.width, height: slice.image.height, channels: slice.image.channels)
+        result.image.pixels = image.values
+        result.image.width = image.width
+        result.image.height = image.height
+        let mask = apply(slice.mask.voxels, width: slice.mask.width, height: slice.mask.height, channels: 1)
+        let spacing = self == .rotate90 ? slice.mask.spacing.map { [$0[1], $0[0]] + $0.dropFirst(2) } : slice.mask.spacing
+        result.mask = Mask(width: mask.width, height: mask.height, voxels: mask.values, spacing: spacing)
+        return result
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Models
+import Tensors
+import Tuning
+
+struct Embed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fill the embedding cache ahead of `fit` (decoder mode), e.g. overnight or on another machine.",
+        discussion: """
+            Encodes every image of the dataset folders (and, unless --no-augment, its flipped
+            and rotated variants, as `fit` trains on them) with the same window and model as
+            `fit` would, and stores the embeddings in --cache-dir. A later `fit` with the same
+            settings runs no encoder. Images already cached are skipped.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var windowOptions: WindowOptions
+
+    @Argument(help: "Dataset folders (as for fit).")
+    var scans: [String]
+
+    @Flag(help: "Only the images as they are (as `fit --no-augment`).")
+    var noAugment = false
+
+    @Option(help: "Label value(s) that are foreground in label-map masks (as for fit).")
+    var label: String?
+
+    @Option(help: "Folder for cached image embeddings.")
+    var cacheDir: String = ".segtune-cache"
+
+    @Flag(help: "No progress on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        _ = try parseWindow(windowOptions.window)
+        _ = try parseLabels(label)
+        _ = try ModelPreset.named(modelOptions.model)
+    }
+
+    func run() throws {
+        if let t = modelOptions.threads { Threads.count = t }
+        let progress = Progress(quiet: quiet)
+        let window = try parseWindow(windowOptions.window)
+        let labels = try parseLabels(label)
+        let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
+        let cache = EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), modelDigest: try SHA256.hexDigest(ofFile: checkpoint))
+        let augmentations = Augmentation.variants(enabled: !noAugment)
+        var failures = 0
+        for folder in scans {
+            do {
+                let dataset = try discoverDataset(at: URL(fileURLWithPath: folder))
+                if let warning = dataset.unpairedWarning { progress.warn(warning) }
+                let loaded = loadLabeledSlices(dataset, window: window, labels: labels)
+                for failure in loaded.failures { progress.error(failure.description) }
+                failures += loaded.failures.count
+                var encoded = 0
+                progress.start("embedding \(folder)", total: loaded.slices.count * augmentations.count)
+                _ = try makeExamples(loaded.slices, augmentations: augmentations, segmenter: segmenter, cache: cache) { done, _, ran in
+                    if ran { encoded += 1 }
+                    progress.update(done)
+                }
+                progress.finish("\(folder): \(encoded) images encoded, \(loaded.slices.count * augmentations.count - encoded) already cached")
+            } catch {
+                failures += 1
+                progress.error("\(error)")
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+}

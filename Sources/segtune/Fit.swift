@@ -1,0 +1,286 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Models
+import Tensors
+import Tuning
+
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Learn a task's prompts from scans and reference masks (the model stays frozen).",
+        discussion: """
+            SCANS is a dataset folder: images/<case>.(png|jpg|dcm|nii|nii.gz) or images/<case>/
+            (a DICOM series) with masks/<case>.(png|nii|nii.gz) or masks/<case>/<slice>.png;
+            or nnU-Net's imagesTr/<case>_0000.nii.gz with labelsTr/<case>.nii.gz.
+
+            Writes <tasks-dir>/<task>/prompts.safetensors (the learned prompts, kilobytes) and
+            task.json (base model and its SHA-256, window, prompt layout, training settings,
+            per-epoch history, best validation Dice/IoU). Cases, not slices, are split into
+            training and validation, so no patient is on both sides. The prompts of the epoch
+            with the best validation Dice are kept.
+
+            Decoder mode (the default) encodes every image (and augmented variant) once and
+            caches the embedding in --cache-dir; a second fit on the same scans runs no encoder.
+
+            Dense prompts: `none` (default) keeps the model's own no-mask embedding; `global`
+            learns one 256-vector for the whole grid; `spatial` learns a 256×64×64 map, which
+            memorises where the structure sat in the training images: measured with the PyTorch
+            reference on MRI (fit on axial slices, scored on coronal ones), 4 tokens alone reached
+            Dice 0.78, 4 tokens + a spatial map only 0.64, below the untuned model's 0.67.
+
+            Ctrl-C stops after the current step and keeps the best prompts so far; --resume
+            continues an interrupted or finished run for the remaining epochs.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var windowOptions: WindowOptions
+
+    @Option(help: "Task name (a folder under --tasks-dir).")
+    var task: String
+
+    @Argument(help: "Dataset folder with images and reference masks.")
+    var scans: String
+
+    @Option(help: "Where prompts live: decoder (fast, cached embeddings) or deep (also in the encoder).")
+    var mode: TuningMode = .decoder
+
+    @Option(help: "Learnable sparse prompt tokens fed to the mask decoder.")
+    var tokens: Int = 4
+
+    @Option(help: "Dense prompt: none, global, or spatial (see the discussion: spatial memorises position).")
+    var dense: DensePrompt = .none
+
+    @Flag(help: "Also feed a box: from the reference mask (jittered) at fit time, --box or a CSV at predict time.")
+    var withBox = false
+
+    @Option(help: "Visual prompt tokens per encoder block (deep mode).")
+    var vptTokens: Int = 8
+
+    @Option(help: "Training epochs.")
+    var epochs: Int = 30
+
+    @Option(help: "Examples per optimiser step.")
+    var batch: Int = 1
+
+    @Option(help: "AdamW learning rate (cosine schedule after a warm-up).")
+    var lr: Double = 3e-3
+
+    @Option(help: "Warm-up epochs (linear ramp of the learning rate).")
+    var warmupEpochs: Int = 1
+
+    @Option(help: "Random seed: the same seed and threads give the same prompts.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Train on the images as they are (no flips or quarter turns).")
+    var noAugment = false
+
+    @Option(help: "Fraction of cases held out for validation.")
+    var valFraction: Double = 0.2
+
+    @Option(help: "A separate validation dataset folder (instead of holding out cases).")
+    var val: String?
+
+    @Option(help: "Stop after this many epochs without a better validation Dice.")
+    var patience: Int?
+
+    @Option(help: "Label value(s) that are foreground in label-map masks, e.g. 1 or 1,2 (default: any nonzero).")
+    var label: String?
+
+    @Option(help: "Folder that holds the tasks.")
+    var tasksDir: String = "tasks"
+
+    @Option(help: "Folder for cached image embeddings.")
+    var cacheDir: String = ".segtune-cache"
+
+    @Flag(help: "Continue the task's last run for its remaining epochs.")
+    var resume = false
+
+    @Flag(help: "No progress on stderr.")
+    var quiet = false
+
+    @Flag(help: "Print a JSON summary on stdout at the end.")
+    var json = false
+
+    func validate() throws {
+        guard TaskStore.isValidName(task) else {
+            throw ValidationError("task name '\(task)': use letters, digits, '-', '_' and '.'")
+        }
+        if mode == .deep { throw ValidationError("--mode deep is not available yet: the encoder's backward is not wired; use --mode decoder") }
+        guard tokens >= 1, tokens <= 64 else { throw ValidationError("--tokens must be between 1 and 64") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
+        guard warmupEpochs >= 0 else { throw ValidationError("--warmup-epochs must not be negative") }
+        guard (0 ..< 1).contains(valFraction) else { throw ValidationError("--val-fraction must be in [0, 1)") }
+        if let patience, patience < 1 { throw ValidationError("--patience must be at least 1") }
+        if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        _ = try parseWindow(windowOptions.window)
+        _ = try parseLabels(label)
+        _ = try ModelPreset.named(modelOptions.model)
+    }
+
+    var settings: FitSettings {
+        var s = FitSettings()
+        s.mode = mode
+        s.sparseTokens = tokens
+        s.dense = dense
+        s.withBox = withBox
+        s.epochs = epochs
+        s.batchSize = batch
+        s.learningRate = Float(lr)
+        s.warmupEpochs = warmupEpochs
+        s.seed = seed
+        s.augment = !noAugment
+        s.validationFraction = val == nil ? valFraction : 0
+        s.patience = patience
+        return s
+    }
+
+    func run() throws {
+        if let t = modelOptions.threads { Threads.count = t }
+        let progress = Progress(quiet: quiet)
+        let window = try parseWindow(windowOptions.window)
+        let labels = try parseLabels(label)
+        let store = TaskStore(root: URL(fileURLWithPath: tasksDir))
+        let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
+        let modelDigest = try SHA256.hexDigest(ofFile: checkpoint)
+        let cache = EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), modelDigest: modelDigest)
+
+        // The data: cases split by name, then slices, augmentations and embeddings.
+        let dataset = try discoverDataset(at: URL(fileURLWithPath: scans))
+        if let warning = dataset.unpairedWarning { progress.warn(warning) }
+        var loaded = loadLabeledSlices(dataset, window: window, labels: labels)
+        var validationSlices: [LabeledSlice]
+        var trainingCases: [String], validationCases: [String]
+        if let val {
+            let validationSet = loadLabeledSlices(try discoverDataset(at: URL(fileURLWithPath: val)), window: window, labels: labels)
+            loaded.failures += validationSet.failures
+            validationSlices = validationSet.slices
+            (trainingCases, validationCases) = (loaded.caseNames, validationSet.caseNames)
+        } else {
+            (trainingCases, validationCases) = splitByCase(loaded.caseNames, validationFraction: valFraction, seed: seed)
+            validationSlices = loaded.slices.filter { validationCases.contains($0.caseName) }
+        }
+        for failure in loaded.failures { progress.error(failure.description) }
+        let trainingSlices = loaded.slices.filter { trainingCases.contains($0.caseName) }
+        guard !trainingSlices.isEmpty else {
+            throw ValidationError("\(scans): no training images could be read")
+        }
+
+        var manifest = TaskManifest(
+            name: task,
+            baseModel: .init(name: segmenter.model.preset.name, sha256: modelDigest),
+            preprocessing: .init(window: windowOptions.window, labels: labels.map { $0.sorted() }),
+            prompts: .init(mode: mode, sparseTokens: tokens, dense: dense, vptTokens: mode == .deep ? vptTokens : nil, withBox: withBox),
+            training: .init(epochs: epochs, batchSize: batch, learningRate: lr, warmupEpochs: warmupEpochs, seed: seed,
+                            augment: !noAugment, validationFraction: settings.validationFraction, patience: patience,
+                            trainingCases: trainingCases, validationCases: validationCases))
+        let tuner = PromptTuner(segmenter: segmenter, settings: settings)
+        var history: [TaskManifest.EpochRecord] = []
+        var best: TaskManifest.EpochRecord?
+        var bestValues: Tensor?
+        if resume {
+            let (saved, prompts) = try store.load(task)
+            try checkResumable(saved, against: manifest, checkpoint: checkpoint)
+            history = saved.history
+            best = saved.best
+            bestValues = try flatten(prompts, like: tuner.arena, file: store.folder(task).path)
+            if let state = try store.loadTrainingState(task) {
+                tuner.restore(values: state.values, optimiser: state.optimiser)
+            } else if let bestValues {
+                tuner.restore(values: bestValues)
+            }
+            manifest.history = history
+            manifest.best = best
+        } else if store.exists(task) {
+            throw ValidationError("task '\(task)' exists in \(tasksDir)/: use --resume to continue it, or another --task name")
+        }
+
+        let augmentations = Augmentation.variants(enabled: !noAugment)
+        var encoded = 0
+        let variants = trainingSlices.count * augmentations.count + validationSlices.count
+        progress.start("embedding", total: variants)
+        let training = try makeExamples(trainingSlices, augmentations: augmentations, segmenter: segmenter, cache: cache) { done, _, ran in
+            if ran { encoded += 1 }
+            progress.update(done)
+        }
+        let validation = try makeExamples(validationSlices, augmentations: [.identity], segmenter: segmenter, cache: cache) { done, _, ran in
+            if ran { encoded += 1 }
+            progress.update(training.count + done)
+        }
+        progress.finish("embedded \(variants) images (\(encoded) encoded, \(variants - encoded) from the cache)")
+        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) cases × \(augmentations.count) variants, validating on \(validation.count) slices of \(validationCases.count) cases")
+
+        var loop = TrainingLoop(tuner: tuner, training: training, validation: validation,
+                                history: history, best: best, bestValues: bestValues)
+        let untuned = history.isEmpty && !validation.isEmpty ? loop.score() : nil
+        if let untuned { progress.note(String(format: "before tuning: validation Dice %.4f, IoU %.4f", untuned.dice, untuned.iou)) }
+
+        let interrupt = InterruptFlag()
+        let reason = try loop.run(
+            shouldStop: { interrupt.isSet },
+            onStep: { step, steps in progress.step(step, of: steps) },
+            onEpoch: { end in
+                manifest.history = end.history
+                manifest.best = end.best
+                progress.epoch(end.record, of: epochs, isBest: end.isBest)
+                try store.saveTrainingState(task, values: tuner.arena.values, optimiser: tuner.optimiser)
+                try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: end.bestValues))
+            })
+        manifest.history = loop.history
+        manifest.best = loop.best
+        try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: loop.bestValues))
+        progress.note("\(reason == .interrupted ? "interrupted" : reason.rawValue): task '\(task)' saved in \(store.folder(task).path)")
+
+        if json {
+            let summary = FitSummary(task: task, folder: store.folder(task).path, stop: reason.rawValue,
+                                     epochs: loop.history.count, untunedValidationDice: untuned?.dice,
+                                     best: loop.best, failures: loaded.failures.map(\.description))
+            print(try summary.jsonLine())
+        }
+        if !loaded.failures.isEmpty { throw ExitCode(1) }
+        if reason == .interrupted { throw ExitCode(130) }
+    }
+
+    /// A resumed run must train the same thing against the same model.
+    private func checkResumable(_ saved: TaskManifest, against current: TaskManifest, checkpoint: URL) throws {
+        guard saved.baseModel.sha256 == current.baseModel.sha256 else {
+            throw ValidationError("task '\(task)' was trained on another checkpoint (\(saved.baseModel.name), SHA-256 \(saved.baseModel.sha256.prefix(12))…), not \(checkpoint.path)")
+        }
+        guard saved.prompts == current.prompts else {
+            throw ValidationError("task '\(task)' has other prompts (mode, tokens, dense, box) than this command asks for")
+        }
+    }
+}
+
+/// The prompts of a task file as one flat buffer in `arena`'s layout.
+func flatten(_ prompts: [String: Tensor], like arena: ParameterArena, file: String) throws -> Tensor {
+    let flat = Tensor(zeros: [arena.count])
+    for entry in arena.entries {
+        guard let tensor = prompts[entry.name], tensor.count == entry.count else {
+            throw ValidationError("\(file): prompts.safetensors lacks '\(entry.name)' of shape \(entry.shape)")
+        }
+        UnsafeMutableBufferPointer(rebasing: flat.data[entry.offset ..< entry.offset + entry.count]).update(fromContentsOf: tensor.data)
+    }
+    return flat
+}
+
+/// The JSON object `fit --json` prints.
+struct FitSummary: Encodable {
+    var task: String
+    var folder: String
+    var stop: String
+    var epochs: Int
+    var untunedValidationDice: Double?
+    var best: TaskManifest.EpochRecord?
+    var failures: [String]
+
+    func jsonLine() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+extension TuningMode: ExpressibleByArgument {}
+extension DensePrompt: ExpressibleByArgument {}

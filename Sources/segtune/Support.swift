@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Models
+import Tuning
+
+/// `--label 1` or `--label 1,2`: the label values taken as foreground (nil: any nonzero).
+func parseLabels(_ text: String?, option: String = "--label") throws -> Set<Int>? {
+    guard let text else { return nil }
+    let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+        throw ValidationError("\(option) must be label values ≥ 0, e.g. 1 or 1,2")
+    }
+    return Set(values.map { $0! })
+}
+
+/// `--window`: a preset, W/L, or auto, as a validation error when malformed.
+func parseWindow(_ text: String) throws -> Window {
+    do { return try Window(parsing: text) } catch { throw ValidationError(error.message) }
+}
+
+/// Writes a line to stderr.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Progress of long work on stderr: a bar with an ETA on a terminal, a line every
+/// 10% otherwise (logs stay readable); nothing with `--quiet`. Errors always print.
+final class Progress {
+    private let quiet: Bool
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private var label = ""
+    private var total = 0
+    private var started = Date()
+    private var lastDecile = -1
+
+    init(quiet: Bool) { self.quiet = quiet }
+
+    func note(_ line: String) { if !quiet { printError(line) } }
+    func warn(_ line: String) { printError("segtune: warning: \(line)") }
+    func error(_ line: String) { printError("segtune: \(line)") }
+
+    func start(_ label: String, total: Int) {
+        (self.label, self.total, started, lastDecile) = (label, total, Date(), -1)
+    }
+
+    func update(_ done: Int) {
+        guard !quiet, total > 0 else { return }
+        let elapsed = Date().timeIntervalSince(started)
+        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        if isTerminal {
+            let width = 30, filled = width * done / total
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) ETA \(duration(eta))  ".utf8))
+        } else if done * 10 / total > lastDecile {
+            lastDecile = done * 10 / total
+            printError("\(label): \(done)/\(total), ETA \(duration(eta))")
+        }
+    }
+
+    func finish(_ line: String) {
+        if quiet { return }
+        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        printError("\(line) in \(duration(Date().timeIntervalSince(started)))")
+    }
+
+    /// Within-epoch progress: only on a terminal, the line is replaced by the epoch's summary.
+    func step(_ step: Int, of steps: Int) {
+        guard !quiet, isTerminal else { return }
+        FileHandle.standardError.write(Data("\r  step \(step)/\(steps)  ".utf8))
+    }
+
+    func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) {
+        if quiet { return }
+        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        var line = String(format: "epoch %d/%d  loss %.4f", record.epoch, epochs, record.trainingLoss)
+        if let dice = record.validationDice, let iou = record.validationIoU {
+            line += String(format: "  val Dice %.4f  IoU %.4f", dice, iou)
+        }
+        line += String(format: "  %.1f s", record.seconds) + (isBest ? "  (best)" : "")
+        printError(line)
+    }
+
+    private func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+    }
+}
+
+/// Set by Ctrl-C (SIGINT): long work checks it between steps and stops cleanly.
+/// A signal handler can only touch global state, hence the one static flag.
+final class InterruptFlag: @unchecked Sendable {
+    nonisolated(unsafe) private static var raised: sig_atomic_t = 0
+
+    init() {
+        InterruptFlag.raised = 0
+        signal(SIGINT) { _ in
+            InterruptFlag.raised = 1
+            // A second Ctrl-C ends the process at once.
+            signal(SIGINT, SIG_DFL)
+        }
+    }
+
+    var isSet: Bool { InterruptFlag.raised != 0 }
+}
+
+/// The segmenter for --model / --checkpoint, and the checkpoint's path.
+func loadSegmenterAndPath(_ options: ModelOptions) throws -> (Segmenter, URL) {
+    let preset = try ModelPreset.named(options.model)
+    let url = try checkpointURL(options, preset: preset)
+    let weights = try loadCheckpoint(at: url)
+    do {
+        return (try Segmenter(preset: preset, weights: weights), url)
+    } catch let e as CheckpointMismatch {
+        throw ValidationError("\(url.path): \(e)")
+    }
+}
+
+/// --checkpoint, else `models/<file>` in the working folder, else beside the
+/// repository this binary was built in (so `segtune` works from any folder).
+func checkpointURL(_ options: ModelOptions, preset: ModelPreset) throws -> URL {
+    if let path = options.checkpoint {
+        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path): checkpoint not found") }
+        return URL(fileURLWithPath: path)
+    }
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let candidates = [
+        URL(fileURLWithPath: "models").appendingPathComponent(preset.checkpointFile),
+        // <repo>/.build/<config>/segtune → <repo>/models/
+        executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("models").appendingPathComponent(preset.checkpointFile),
+    ]
+    if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
+    throw ValidationError("models/\(preset.checkpointFile): checkpoint not found (run scripts/setup, or pass --checkpoint)")
+}
