@@ -61,9 +61,9 @@ public func fusedAttention(qkv: Tensor, heads: Int, keyDim: Int, valueDim: Int, 
 
 /// Attention with SAM ViT's decomposed relative positions: q (B, qh·qw, C), k (B, kh·kw, C),
 /// v (B, kh·kw, C), heads split as SAM's; rh (qh, kh, C/heads) and rw (qw, kw, C/heads) are the
-/// gathered tables (constants). The bias depends on q, so it is rebuilt per (sequence, head)
-/// in the forward (one queries × keys tile per thread, as the plain forward) and per block of
-/// query rows in the backward, where its gradient is added to dq.
+/// gathered tables (`relativePositionTable`, constants). The bias depends on q, so it is built
+/// per (sequence, head) in the forward (the engine's `addBias`) and per block of query rows in
+/// the backward, where its gradient is added to dq.
 public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, relativePosition rh: Tensor, _ rw: Tensor,
                       tape: Tape?) -> Tensor {
     let (b, nq, c) = (q.shape[0], q.shape[1], q.shape[2]), nk = k.shape[1]
@@ -75,19 +75,9 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, relativePosit
     let view = { (t: Tensor) in HeadView(t, sequenceStride: t.shape[1] * c, rowStride: c, headStride: d) }
     let out = Tensor(uninitialized: [b, nq, c])
     let (qv, kv, vv, ov) = (view(q), view(k), view(v), view(out))
-    let one = AttentionShape(sequences: 1, heads: 1, queries: nq, keys: nk, headDim: d)
-    Threads.parallelRanges(b * heads) { jobs in
-        let tile = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)
-        defer { tile.deallocate() }
-        func at(_ hv: HeadView, _ s: Int, _ h: Int) -> HeadView {
-            var r = hv; r.offset += s * hv.sequenceStride + h * hv.headStride; return r
-        }
-        for job in jobs {
-            let (s, h) = (job / heads, job % heads)
-            relativePositionBiasRows(q: qv.at(s, h), qStride: c, rh: rh, rw: rw, rows: 0..<nq, bias: tile)
-            attentionForward(q: at(qv, s, h), k: at(kv, s, h), v: at(vv, s, h), out: at(ov, s, h), shape: one, bias: tile)
-        }
-    }
+    attentionForward(q: qv, k: kv, v: vv, out: ov, shape: shape, addBias: { s, h, into in
+        relativePositionBiasRows(q: qv.at(s, h), qStride: c, rh: rh, rw: rw, rows: 0..<nq, bias: into)
+    })
     guard let tape else { return out }
     let qs = tape.slot(of: q), ks = tape.slot(of: k), vs = tape.slot(of: v)
     if qs == nil && ks == nil && vs == nil { return out }

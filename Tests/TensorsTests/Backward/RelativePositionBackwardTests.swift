@@ -75,3 +75,18 @@ import Testing
         #expect(whole.contains { abs($0) > 1e-3 })
     }
 }
+
+/// The row-block bias equals the engine's whole-tile `decomposedRelativePositionBias`.
+@Test func relativeBiasRowsMatchEngineKernel() {
+    var rng = SeededRandom(63)
+    let (qh, qw, kh, kw, d) = (3, 4, 2, 3, 5)
+    let q = rng.tensor([qh * qw, 7]), rh = rng.tensor([qh, kh, d]), rw = rng.tensor([qw, kw, d])
+    let whole = Tensor(zeros: [qh * qw, kh * kw]), rows = Tensor(zeros: [qh * qw, kh * kw])
+    decomposedRelativePositionBias(q: q.ptr, qStride: 7, rh: rh, rw: rw, bias: whole.ptr)
+    for start in stride(from: 0, to: qh * qw, by: 5) {
+        let r = start..<min(qh * qw, start + 5)
+        relativePositionBiasRows(q: q.ptr, qStride: 7, rh: rh, rw: rw, rows: r, bias: rows.ptr + start * kh * kw)
+    }
+    #expect(maxAbsDiff(whole.values, rows.values) < 1e-6)
+    #expect(whole.maxAbs > 0.1)
+}
