@@ -22,7 +22,8 @@
 /// - Gradients are allocated lazily as zeros and accumulated (+=) by the
 ///   backward kernels. An intermediate's gradient is freed as soon as the op
 ///   that produced it has run its backward; only the marked tensors' remain.
-/// - One `backward` per tape: make a new tape for each training step.
+/// - One `backward` per tape: make a new tape for each training step. A tape is
+///   used from one thread (the kernels parallelise inside each op).
 public final class Tape {
     private struct Entry {
         weak var tensor: Tensor?
