@@ -1,5 +1,258 @@
+// DCMTK behind a C boundary: no exception and no DCMTK type crosses it.
 #include "cdicom.h"
 #include "dcmtk/config/osconfig.h"
-#include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dctk.h"
+#include "dcmtk/dcmdata/dccodec.h"
+#include "dcmtk/dcmdata/dcrledrg.h"
+#include "dcmtk/dcmjpeg/djdecode.h"
+#include "dcmtk/dcmjpls/djdecode.h"
+#include "dcmtk/oflog/oflog.h"
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
 
 extern "C" const char *cdicom_dcmtk_version(void) { return OFFIS_DCMTK_VERSION_STRING; }
+
+namespace {
+
+// Decoders register in a global list: once per process. DCMTK's logger would print
+// to stderr on every bad file; segtune reports errors itself.
+void setUpOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+        // Attributes that a converter wrote with VR UN are read by their dictionary VR (as pydicom does).
+        dcmEnableUnknownVRConversion.set(OFTrue);
+        DJDecoderRegistration::registerCodecs();
+        DJLSDecoderRegistration::registerCodecs();
+        DcmRLEDecoderRegistration::registerCodecs();
+    });
+}
+
+struct Failure {
+    std::string reason;
+};
+
+// Attribute text from a damaged file may hold any bytes; error lines stay printable ASCII.
+std::string printable(const char *text) {
+    std::string out(text);
+    for (char &c : out) if (c < 0x20 || c > 0x7e) c = '?';
+    return out;
+}
+
+void copyString(char *destination, size_t size, const OFString &value) {
+    snprintf(destination, size, "%s", value.c_str());
+}
+
+OFString stringOf(DcmItem *item, const DcmTagKey &tag) {
+    OFString value;
+    if (item->findAndGetOFString(tag, value).bad()) return OFString();
+    // DICOM pads strings with spaces; trailing NULs also occur in the wild.
+    size_t end = value.find_last_not_of(" \0", OFString_npos, 2);
+    return end == OFString_npos ? OFString() : value.substr(0, end + 1);
+}
+
+bool doubleOf(DcmItem *item, const DcmTagKey &tag, unsigned long index, double &value) {
+    Float64 v;
+    if (item->findAndGetFloat64(tag, v, index).bad() || !std::isfinite(v)) return false;
+    value = v;
+    return true;
+}
+
+long integerOf(DcmItem *item, const DcmTagKey &tag, long fallback) {
+    Uint16 u;
+    if (item->findAndGetUint16(tag, u).good()) return u;
+    Sint32 s;
+    if (item->findAndGetSint32(tag, s).good()) return s;
+    OFString text = stringOf(item, tag);
+    if (!text.empty()) return strtol(text.c_str(), nullptr, 10);
+    return fallback;
+}
+
+void readAttributes(DcmDataset *data, cdicom_image *out) {
+    out->rows = (int)integerOf(data, DCM_Rows, 0);
+    out->columns = (int)integerOf(data, DCM_Columns, 0);
+    out->frames = (int)integerOf(data, DCM_NumberOfFrames, 1);
+    out->samples_per_pixel = (int)integerOf(data, DCM_SamplesPerPixel, 1);
+    out->bits_allocated = (int)integerOf(data, DCM_BitsAllocated, 0);
+    out->bits_stored = (int)integerOf(data, DCM_BitsStored, out->bits_allocated);
+    out->pixel_representation = (int)integerOf(data, DCM_PixelRepresentation, 0);
+    if (!doubleOf(data, DCM_RescaleSlope, 0, out->rescale_slope)) out->rescale_slope = 1;
+    if (!doubleOf(data, DCM_RescaleIntercept, 0, out->rescale_intercept)) out->rescale_intercept = 0;
+    out->has_window = doubleOf(data, DCM_WindowCenter, 0, out->window_center)
+        && doubleOf(data, DCM_WindowWidth, 0, out->window_width) && out->window_width > 0;
+    out->has_pixel_spacing = doubleOf(data, DCM_PixelSpacing, 0, out->pixel_spacing[0])
+        && doubleOf(data, DCM_PixelSpacing, 1, out->pixel_spacing[1]);
+    out->has_image_position = 1;
+    for (unsigned long i = 0; i < 3; i++)
+        out->has_image_position &= doubleOf(data, DCM_ImagePositionPatient, i, out->image_position[i]);
+    out->has_image_orientation = 1;
+    for (unsigned long i = 0; i < 6; i++)
+        out->has_image_orientation &= doubleOf(data, DCM_ImageOrientationPatient, i, out->image_orientation[i]);
+    OFString instance = stringOf(data, DCM_InstanceNumber);
+    out->has_instance_number = !instance.empty();
+    out->instance_number = out->has_instance_number ? (int)strtol(instance.c_str(), nullptr, 10) : 0;
+    out->has_slice_thickness = doubleOf(data, DCM_SliceThickness, 0, out->slice_thickness);
+    copyString(out->photometric, sizeof out->photometric, stringOf(data, DCM_PhotometricInterpretation));
+    copyString(out->modality, sizeof out->modality, stringOf(data, DCM_Modality));
+    copyString(out->sop_instance_uid, sizeof out->sop_instance_uid, stringOf(data, DCM_SOPInstanceUID));
+    copyString(out->series_instance_uid, sizeof out->series_instance_uid, stringOf(data, DCM_SeriesInstanceUID));
+    copyString(out->series_description, sizeof out->series_description, stringOf(data, DCM_SeriesDescription));
+}
+
+// One stored sample (little-endian bytes after decoding) as a signed or unsigned integer
+// of `bitsStored` bits, the way pydicom reads it: mask to the stored bits, then sign-extend.
+inline double sampleAt(const Uint8 *bytes, size_t index, int bytesPerSample, int bitsStored, bool isSigned) {
+    const Uint8 *p = bytes + index * bytesPerSample;
+    uint32_t raw = 0;
+    for (int b = 0; b < bytesPerSample; b++) raw |= (uint32_t)p[b] << (8 * b);
+    if (bitsStored < 32) raw &= (1u << bitsStored) - 1;
+    if (isSigned && bitsStored < 32 && (raw >> (bitsStored - 1)) & 1) return (double)(int64_t)raw - (double)(1ll << bitsStored);
+    if (isSigned && bitsStored == 32) return (double)(int32_t)raw;
+    return (double)raw;
+}
+
+void readPixels(DcmDataset *data, bool bigEndianSource, cdicom_image *out) {
+    DcmElement *element = nullptr;
+    if (data->findAndGetElement(DCM_PixelData, element).bad() || element == nullptr)
+        throw Failure{"no pixel data (not an image)"};
+    // After chooseRepresentation the data are native; OW arrives in host order, which on a
+    // little-endian host is the same byte stream as OB.
+    const Uint8 *bytes = nullptr;
+    unsigned long length = element->getLength();
+    if (element->getVR() == EVR_OW || element->getVR() == EVR_xs) {
+        Uint16 *words = nullptr;
+        if (element->getUint16Array(words).bad() || words == nullptr) throw Failure{"cannot read pixel data"};
+        bytes = reinterpret_cast<const Uint8 *>(words);
+    } else {
+        Uint8 *raw = nullptr;
+        if (element->getUint8Array(raw).bad() || raw == nullptr) throw Failure{"cannot read pixel data"};
+        bytes = raw;
+    }
+    int bytesPerSample = out->bits_allocated / 8;
+    if (out->bits_allocated % 8 != 0 || bytesPerSample < 1 || bytesPerSample > 4)
+        throw Failure{"unsupported Bits Allocated " + std::to_string(out->bits_allocated)};
+    if (out->bits_stored < 1 || out->bits_stored > out->bits_allocated)
+        throw Failure{"inconsistent Bits Stored " + std::to_string(out->bits_stored)};
+    int spp = out->samples_per_pixel;
+    if (spp != 1 && spp != 3) throw Failure{"unsupported Samples per Pixel " + std::to_string(spp)};
+    OFString photometric(out->photometric);
+    if (photometric == "PALETTE COLOR") throw Failure{"PALETTE COLOR images are not supported"};
+    bool ybr = photometric == "YBR_FULL";
+    if (spp == 3 && photometric != "RGB" && !ybr)
+        throw Failure{"unsupported Photometric Interpretation " + printable(photometric.c_str())};
+    size_t perFrame = (size_t)out->rows * out->columns * spp;
+    size_t count = perFrame * out->frames;
+    if ((size_t)length < count * bytesPerSample)
+        throw Failure{"pixel data has " + std::to_string(length) + " bytes, " + std::to_string(count * bytesPerSample)
+                      + " expected (truncated file?)"};
+    bool planar = spp == 3 && integerOf(data, DCM_PlanarConfiguration, 0) == 1;
+    // OW arrives as host-order 16-bit words; a 32-bit sample from a big-endian file has its
+    // high word first, so swap the words of each pair back into little-endian order.
+    std::vector<Uint8> reordered;
+    if (bytesPerSample == 4 && bigEndianSource && element->getVR() == EVR_OW) {
+        reordered.assign(bytes, bytes + count * 4);
+        for (size_t i = 0; i < count * 4; i += 4) {
+            std::swap(reordered[i], reordered[i + 2]);
+            std::swap(reordered[i + 1], reordered[i + 3]);
+        }
+        bytes = reordered.data();
+    }
+    float *values = (float *)malloc(sizeof(float) * (count ? count : 1));
+    if (!values) throw std::bad_alloc();
+    bool isSigned = out->pixel_representation == 1;
+    size_t pixelsPerFrame = (size_t)out->rows * out->columns;
+    for (size_t f = 0; f < (size_t)out->frames; f++) {
+        for (size_t p = 0; p < pixelsPerFrame; p++) {
+            for (int c = 0; c < spp; c++) {
+                size_t source = f * perFrame + (planar ? c * pixelsPerFrame + p : p * spp + c);
+                double v = sampleAt(bytes, source, bytesPerSample, out->bits_stored, isSigned);
+                // Rescale applies to gray images only; computed in double so that
+                // non-integer slopes are exact (DicomImage's inter data are integers).
+                if (spp == 1) v = v * out->rescale_slope + out->rescale_intercept;
+                values[f * perFrame + p * spp + c] = (float)v;
+            }
+        }
+    }
+    if (ybr) {
+        // YBR_FULL as left by RLE or native encodings: ITU-R BT.601 full range, as pydicom converts.
+        double maxValue = (double)((1u << out->bits_stored) - 1), half = (maxValue + 1) / 2;
+        for (size_t i = 0; i < count; i += 3) {
+            double y = values[i], cb = values[i + 1] - half, cr = values[i + 2] - half;
+            double rgb[3] = {y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb};
+            for (int c = 0; c < 3; c++)
+                values[i + c] = (float)std::fmin(maxValue, std::fmax(0.0, std::floor(rgb[c] + 0.5)));
+        }
+        snprintf(out->photometric, sizeof out->photometric, "RGB");
+    }
+    out->values = values;
+}
+
+void read(const char *path, int withPixels, cdicom_image *out) {
+    FILE *probe = fopen(path, "rb");
+    if (!probe) throw Failure{strerror(errno)};
+    int first = fgetc(probe);
+    fclose(probe);
+    if (first == EOF) throw Failure{"empty file"};
+
+    DcmFileFormat file;
+    OFCondition status = file.loadFile(path);
+    if (status == EC_StreamNotifyClient) throw Failure{"not a DICOM file, or truncated (the data end early)"};
+    if (status.bad()) throw Failure{std::string("not a readable DICOM file (") + status.text() + ")"};
+    DcmDataset *data = file.getDataset();
+    DcmXfer original(data->getOriginalXfer());
+    copyString(out->transfer_syntax_uid, sizeof out->transfer_syntax_uid, original.getXferID());
+    copyString(out->transfer_syntax_name, sizeof out->transfer_syntax_name, original.getXferName());
+    if (!data->tagExists(DCM_PixelData)) throw Failure{"no pixel data (not a DICOM image)"};
+    if (withPixels) {
+        std::string unsupported = std::string("unsupported transfer syntax ") + out->transfer_syntax_uid + " ("
+            + out->transfer_syntax_name + ")";
+        if (original.getXfer() == EXS_Unknown) throw Failure{unsupported};
+        if (original.isEncapsulated() && !DcmCodecList::canChangeCoding(original.getXfer(), EXS_LittleEndianExplicit))
+            throw Failure{unsupported};
+        // A registered decoder that still fails means damaged pixel data, not an unsupported syntax.
+        OFCondition decoded = data->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
+        if (decoded.bad() || !data->canWriteXfer(EXS_LittleEndianExplicit))
+            throw Failure{std::string("cannot decode the ") + out->transfer_syntax_name + " pixel data ("
+                          + (decoded.bad() ? decoded.text() : "damaged data") + ")"};
+        status = data->loadAllDataIntoMemory();
+        if (status.bad()) throw Failure{std::string("cannot load pixel data (") + status.text() + ")"};
+    }
+    // Read after decoding: the JPEG decoder rewrites Photometric Interpretation (YBR → RGB).
+    readAttributes(data, out);
+    if (out->rows <= 0 || out->columns <= 0) throw Failure{"no Rows/Columns (not a DICOM image)"};
+    if (out->frames < 1) out->frames = 1;
+    if (withPixels) readPixels(data, original.isBigEndian(), out);
+}
+
+}  // namespace
+
+extern "C" int cdicom_read(const char *path, int with_pixels, cdicom_image *out) {
+    memset(out, 0, sizeof *out);
+    try {
+        setUpOnce();
+        read(path, with_pixels, out);
+        return 0;
+    } catch (const Failure &failure) {
+        snprintf(out->error, sizeof out->error, "%s", failure.reason.c_str());
+    } catch (const std::bad_alloc &) {
+        snprintf(out->error, sizeof out->error, "out of memory");
+    } catch (const std::exception &error) {
+        snprintf(out->error, sizeof out->error, "DCMTK failed (%s)", error.what());
+    } catch (...) {
+        snprintf(out->error, sizeof out->error, "DCMTK failed");
+    }
+    free(out->values);
+    out->values = nullptr;
+    return -1;
+}
+
+extern "C" void cdicom_free(cdicom_image *image) {
+    if (image) { free(image->values); image->values = nullptr; }
+}

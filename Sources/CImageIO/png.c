@@ -18,6 +18,8 @@ typedef struct {
 
 static void on_png_error(png_structp png, png_const_charp message) {
     png_failure *failure = (png_failure *)png_get_error_ptr(png);
+    // libpng's stdio reader says only "Read Error" when the file ends early.
+    if (strcmp(message, "Read Error") == 0) message = "the file ends early: truncated?";
     snprintf(failure->message, failure->message_size, "not a readable PNG (%s)", message);
     longjmp(failure->jump, 1);
 }
@@ -61,10 +63,13 @@ int cio_png_read(const char *path, int keep_palette_indices, cio_raster *out) {
     if (depth < 8) png_set_packing(png);  // one sample per byte, values unscaled
     if (color == PNG_COLOR_TYPE_PALETTE) {
         if (keep_palette_indices) out->is_palette = 1;
-        else png_set_palette_to_rgb(png);
+        else { png_set_palette_to_rgb(png); out->bit_depth = 8; }  // palette entries are 8-bit
     }
     if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
-    if (depth == 16) png_set_swap(png);  // PNG is big-endian; hand back host order (little-endian hosts)
+    const uint16_t byte_order_probe = 1;
+    int little_endian_host = *(const uint8_t *)&byte_order_probe == 1;
+    if (depth == 16 && little_endian_host) png_set_swap(png);  // PNG is big-endian; hand back host order
+    png_set_interlace_handling(png);  // Adam7 files: png_read_image then runs all passes
     png_read_update_info(png, info);
 
     int width = (int)png_get_image_width(png, info);

@@ -1,5 +1,127 @@
+import CImageIO
 import Foundation
 
+/// A NIfTI-1 single-file volume (`.nii`, `.nii.gz`): x fastest, then y, then z (axial
+/// slices are the z index, as stored; no reorientation).
+struct NIfTIVolume {
+    var width: Int
+    var height: Int
+    var depth: Int
+    /// pixdim[1…3], mm.
+    var spacing: [Double]
+    /// scl_slope/scl_inter applied (when slope is nonzero).
+    var values: [Float]
+}
+
+private let datatypes: [Int16: (name: String, bytes: Int)] = [
+    2: ("uint8", 1), 4: ("int16", 2), 8: ("int32", 4), 16: ("float32", 4), 64: ("float64", 8),
+    256: ("int8", 1), 512: ("uint16", 2), 768: ("uint32", 4),
+]
+
+func readNIfTI(at url: URL) throws -> NIfTIVolume {
+    var pointer: UnsafeMutablePointer<UInt8>?
+    var size = 0
+    var error = [CChar](repeating: 0, count: 256)
+    guard cio_read_maybe_gzip(url.path, &pointer, &size, &error, error.count) == 0, let pointer else {
+        throw InputError(file: url.path, reason: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    defer { cio_free(pointer) }
+    let bytes = UnsafeRawBufferPointer(start: pointer, count: size)
+    func fail(_ reason: String) -> InputError { InputError(file: url.path, reason: reason) }
+    if size == 0 { throw fail("empty file") }
+    guard size >= 348 else { throw fail("too short for a NIfTI-1 header (\(size) bytes, 348 needed)") }
+
+    let little = bytes.loadUnaligned(fromByteOffset: 0, as: Int32.self)
+    let swapped = little.byteSwapped
+    guard little == 348 || swapped == 348 else {
+        let found = little == 540 || swapped == 540 ? "540: NIfTI-2, which is not supported" : "\(little)"
+        throw fail("not a NIfTI-1 file (header size sizeof_hdr is \(found); NIfTI-1 has 348)")
+    }
+    let swap = swapped == 348
+    func int16(_ offset: Int) -> Int16 {
+        let v = bytes.loadUnaligned(fromByteOffset: offset, as: Int16.self); return swap ? v.byteSwapped : v
+    }
+    func float32(_ offset: Int) -> Float {
+        let v = bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+        return Float(bitPattern: swap ? v.byteSwapped : v)
+    }
+    let magic = String(decoding: bytes[344..<347], as: UTF8.self)
+    guard magic == "n+1" else {
+        throw fail(magic == "ni1" ? "a NIfTI header/image pair (.hdr/.img) is not supported; use a single .nii file" : "not a NIfTI-1 file (magic is not n+1)")
+    }
+    let dims = (0..<8).map { Int(int16(40 + 2 * $0)) }
+    guard (1...7).contains(dims[0]) else { throw fail("invalid dim[0] \(dims[0])") }
+    let shape = (1...3).map { $0 <= dims[0] ? dims[$0] : 1 }
+    guard shape.allSatisfy({ $0 > 0 }) else { throw fail("invalid dimensions \(shape)") }
+    if dims[0] > 3, dims[4...dims[0]].contains(where: { $0 > 1 }) {
+        throw fail("a \(dims[0])-D volume (\(dims[1...dims[0]].map(String.init).joined(separator: "×"))) is not supported; segtune reads 2-D and 3-D volumes")
+    }
+    let code = int16(70)
+    guard let type = datatypes[code] else { throw fail("unsupported NIfTI datatype \(code)") }
+    let pixdim = (1...3).map { Double(abs(float32(76 + 4 * $0))) }
+    let voxOffset = float32(108)
+    guard voxOffset.isFinite, voxOffset >= 348, voxOffset <= Float(size) else {
+        throw fail("invalid vox_offset \(voxOffset) (the data must start after the 348-byte header, inside the file)")
+    }
+    let offset = Int(voxOffset)
+    let count = shape[0] * shape[1] * shape[2]
+    guard offset + count * type.bytes <= size else {
+        throw fail("truncated: \(shape.map(String.init).joined(separator: "×")) \(type.name) voxels need \(offset + count * type.bytes) bytes, the file has \(size)")
+    }
+    var slope = float32(112), intercept = float32(116)
+    if slope == 0 || !slope.isFinite { slope = 1; intercept = 0 }
+    if !intercept.isFinite { intercept = 0 }
+
+    var values = [Float](repeating: 0, count: count)
+    let data = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+    func fill<T: FixedWidthInteger>(_: T.Type) {
+        for i in 0..<count {
+            let v = data.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)
+            values[i] = Float(swap ? v.byteSwapped : v)
+        }
+    }
+    switch code {
+    case 2: fill(UInt8.self)
+    case 4: fill(Int16.self)
+    case 8: fill(Int32.self)
+    case 256: fill(Int8.self)
+    case 512: fill(UInt16.self)
+    case 768: fill(UInt32.self)
+    case 16:
+        for i in 0..<count {
+            let v = data.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
+            values[i] = Float(bitPattern: swap ? v.byteSwapped : v)
+        }
+    default:  // 64: float64
+        for i in 0..<count {
+            let v = data.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+            values[i] = Float(Double(bitPattern: swap ? v.byteSwapped : v))
+        }
+    }
+    if slope != 1 || intercept != 0 {
+        for i in 0..<count { values[i] = values[i] * slope + intercept }
+    }
+    return NIfTIVolume(width: shape[0], height: shape[1], depth: shape[2], spacing: pixdim, values: values)
+}
+
+func readNIfTIVolume(at url: URL) throws -> Volume {
+    let volume = try readNIfTI(at: url)
+    let perSlice = volume.width * volume.height
+    let slices = (0..<volume.depth).map { z in
+        var image = Image(width: volume.width, height: volume.height, channels: 1,
+                          pixels: Array(volume.values[(z * perSlice)..<((z + 1) * perSlice)]))
+        image.pixelSpacing = (x: volume.spacing[0], y: volume.spacing[1])
+        image.source = url.path
+        return image
+    }
+    return Volume(slices: slices, spacing: volume.spacing, source: url.path)
+}
+
 func readNIfTIMask(at url: URL, labels: Set<Int>?) throws -> Mask {
-    throw InputError(file: url.path, reason: "NIfTI reading is not built yet")
+    let volume = try readNIfTI(at: url)
+    // NaN or huge values are no label: background (Int() of them would trap).
+    let voxels = volume.values.map { v -> UInt8 in
+        v.isFinite && abs(v) < 1e9 && isForeground(Int(v.rounded()), labels) ? 1 : 0
+    }
+    return Mask(width: volume.width, height: volume.height, depth: volume.depth, voxels: voxels, spacing: volume.spacing)
 }

@@ -33,11 +33,11 @@ func isForeground(_ value: Int, _ labels: Set<Int>?) -> Bool {
     return value != 0
 }
 
-/// The file formats segtune reads, by file name.
-enum FileKind {
+/// The file formats segtune reads, by file name (DICOM files often have no extension: `unknown`).
+public enum FileKind: Sendable {
     case dicom, png, jpeg, nifti, unknown
 
-    init(_ url: URL) {
+    public init(_ url: URL) {
         let name = url.lastPathComponent.lowercased()
         if name.hasSuffix(".nii") || name.hasSuffix(".nii.gz") { self = .nifti; return }
         switch url.pathExtension.lowercased() {

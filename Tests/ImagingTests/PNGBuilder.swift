@@ -13,6 +13,8 @@ struct PNGBuilder {
     var samples: [Int]
     var palette: [(UInt8, UInt8, UInt8)] = []
     var gamma: UInt32?
+    /// Adam7 interlacing (8-bit samples only).
+    var interlaced = false
 
     var channels: Int {
         switch colorType { case .gray, .palette: 1; case .grayAlpha: 2; case .rgb: 3; case .rgba: 4 }
@@ -21,13 +23,29 @@ struct PNGBuilder {
     func encoded() -> [UInt8] {
         var file: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var header = bigEndian(UInt32(width)) + bigEndian(UInt32(height))
-        header += [bitDepth, colorType.rawValue, 0, 0, 0]
+        header += [bitDepth, colorType.rawValue, 0, 0, interlaced ? 1 : 0]
         file += chunk("IHDR", header)
         if let gamma { file += chunk("gAMA", bigEndian(gamma)) }
         if colorType == .palette { file += chunk("PLTE", palette.flatMap { [$0.0, $0.1, $0.2] }) }
-        file += chunk("IDAT", zlibStored(scanlines()))
+        file += chunk("IDAT", zlibStored(interlaced ? adam7Scanlines() : scanlines()))
         file += chunk("IEND", [])
         return file
+    }
+
+    /// Seven passes, each a small image of its own rows (PNG spec, Adam7).
+    private func adam7Scanlines() -> [UInt8] {
+        precondition(bitDepth == 8)
+        let passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+        var bytes: [UInt8] = []
+        for (x0, y0, dx, dy) in passes where x0 < width && y0 < height {
+            for y in stride(from: y0, to: height, by: dy) {
+                bytes.append(0)
+                for x in stride(from: x0, to: width, by: dx) {
+                    for c in 0..<channels { bytes.append(UInt8(samples[(y * width + x) * channels + c])) }
+                }
+            }
+        }
+        return bytes
     }
 
     private func scanlines() -> [UInt8] {

@@ -20,6 +20,13 @@ import Testing
         #expect(image.maxSampleValue == 65535)
     }
 
+    @Test func interlacedImagesComeOutInRowOrder() throws {
+        let folder = try makeTemporaryFolder()
+        let samples = (0..<(11 * 9)).map { ($0 * 7) % 256 }
+        let png = PNGBuilder(width: 11, height: 9, bitDepth: 8, colorType: .gray, samples: samples, interlaced: true)
+        #expect(try readPNG(at: write(png, "adam7.png", in: folder)).pixels == samples.map(Float.init))
+    }
+
     @Test func lowBitDepthGrayKeepsSampleValues() throws {
         let folder = try makeTemporaryFolder()
         let samples = [0, 1, 2, 3, 3, 2, 1]
@@ -58,6 +65,15 @@ import Testing
         #expect(image.pixels == [0, 0, 0, 255, 0, 0, 0, 128, 7, 255, 0, 0])
         #expect(try readMask(at: url).voxels == [0, 1, 1, 1])
         #expect(try readMask(at: url, labels: [2]).voxels == [0, 0, 1, 0])
+
+        // A 4-bit palette still expands to 8-bit colours.
+        let small = PNGBuilder(width: 3, height: 1, bitDepth: 4, colorType: .palette, samples: [2, 0, 1],
+                               palette: [(9, 9, 9), (200, 100, 50), (1, 2, 3)])
+        let smallURL = try write(small, "pal4.png", in: folder)
+        let expanded = try readPNG(at: smallURL)
+        #expect(expanded.pixels == [1, 2, 3, 9, 9, 9, 200, 100, 50])
+        #expect(expanded.maxSampleValue == 255)
+        #expect(try readMask(at: smallURL).voxels == [1, 0, 1])
     }
 
     @Test func maskNonzeroIsForegroundAndLabelsSelect() throws {

@@ -1,0 +1,110 @@
+import Foundation
+
+/// Where a task's prompts live: `decoder` (the default: prompts in the mask
+/// decoder only, image embeddings cached) or `deep` (also visual prompt tokens
+/// in every encoder attention block).
+public enum TuningMode: String, Codable, Sendable, CaseIterable {
+    case decoder, deep
+}
+
+/// The dense prompt: the model's own frozen `no_mask_embed`, one learnable
+/// vector broadcast over the grid, or a learnable map over the 64×64 grid.
+public enum DensePrompt: String, Codable, Sendable, CaseIterable {
+    case none, global, spatial
+}
+
+/// `task.json`: everything needed to reproduce and to trust a task's prompts
+/// (the tensors themselves are in `prompts.safetensors` beside it).
+public struct TaskManifest: Codable, Sendable, Equatable {
+    public static let currentFormat = 1
+
+    public struct BaseModel: Codable, Sendable, Equatable {
+        public var name: String
+        /// SHA-256 of the checkpoint file the prompts were trained against.
+        public var sha256: String
+    }
+
+    public struct Preprocessing: Codable, Sendable, Equatable {
+        /// The `--window` given at fit time (a preset name, W/L, or auto).
+        public var window: String
+        /// Label values taken as foreground in label-map masks; nil: any nonzero.
+        public var labels: [Int]?
+    }
+
+    public struct Prompts: Codable, Sendable, Equatable {
+        public var mode: TuningMode
+        public var sparseTokens: Int
+        public var dense: DensePrompt
+        /// Visual prompt tokens per encoder block (deep mode only).
+        public var vptTokens: Int?
+        /// Whether a box is fed with the tokens, at fit and at predict time.
+        public var withBox: Bool
+    }
+
+    public struct Training: Codable, Sendable, Equatable {
+        public var epochs: Int
+        public var batchSize: Int
+        public var learningRate: Double
+        public var warmupEpochs: Int
+        public var seed: UInt64
+        public var augment: Bool
+        public var validationFraction: Double
+        public var patience: Int?
+        public var trainingCases: [String]
+        public var validationCases: [String]
+    }
+
+    public struct EpochRecord: Codable, Sendable, Equatable {
+        public var epoch: Int
+        public var trainingLoss: Double
+        public var validationDice: Double?
+        public var validationIoU: Double?
+        public var seconds: Double
+    }
+
+    public var format = TaskManifest.currentFormat
+    public var name: String
+    public var baseModel: BaseModel
+    public var preprocessing: Preprocessing
+    public var prompts: Prompts
+    public var training: Training
+    public var history: [EpochRecord] = []
+    /// The epoch whose prompts were kept (best validation Dice).
+    public var best: EpochRecord?
+
+    public init(name: String, baseModel: BaseModel, preprocessing: Preprocessing, prompts: Prompts, training: Training) {
+        self.name = name
+        self.baseModel = baseModel
+        self.preprocessing = preprocessing
+        self.prompts = prompts
+        self.training = training
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// Reads a `task.json`, refusing formats newer than this build understands.
+    public static func read(from url: URL) throws -> TaskManifest {
+        let data = try Data(contentsOf: url)
+        let manifest: TaskManifest
+        do {
+            manifest = try JSONDecoder().decode(TaskManifest.self, from: data)
+        } catch {
+            throw TaskFileError(file: url.path, reason: "not a segtune task file (\(error))")
+        }
+        guard manifest.format <= currentFormat else {
+            throw TaskFileError(file: url.path, reason: "task format \(manifest.format) is newer than this segtune understands (\(currentFormat))")
+        }
+        return manifest
+    }
+}
+
+/// A task file that cannot be used: which file, and why.
+public struct TaskFileError: Error, CustomStringConvertible, Sendable {
+    public let file: String
+    public let reason: String
+    public var description: String { "\(file): \(reason)" }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+@testable import Tuning
+
+private func sampleManifest() -> TaskManifest {
+    TaskManifest(
+        name: "liver",
+        baseModel: .init(name: "litemedsam", sha256: String(repeating: "ab", count: 32)),
+        preprocessing: .init(window: "liver", labels: [1]),
+        prompts: .init(mode: .decoder, sparseTokens: 4, dense: .none, vptTokens: nil, withBox: false),
+        training: .init(epochs: 30, batchSize: 1, learningRate: 3e-3, warmupEpochs: 1, seed: 0, augment: true,
+                        validationFraction: 0.2, patience: nil, trainingCases: ["a", "b"], validationCases: ["c"])
+    )
+}
+
+@Test func manifestRoundTripsThroughJSON() throws {
+    var manifest = sampleManifest()
+    manifest.history = [.init(epoch: 1, trainingLoss: 0.5, validationDice: 0.7, validationIoU: 0.55, seconds: 3)]
+    manifest.best = manifest.history[0]
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID()).json")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try manifest.encoded().write(to: url, options: .atomic)
+    #expect(try TaskManifest.read(from: url) == manifest)
+}
+
+@Test func manifestFromTheFutureIsRefusedNamingTheFile() throws {
+    var manifest = sampleManifest()
+    manifest.format = TaskManifest.currentFormat + 1
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("future-\(UUID()).json")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try manifest.encoded().write(to: url)
+    #expect {
+        try TaskManifest.read(from: url)
+    } throws: { error in
+        "\(error)".hasPrefix(url.path) && "\(error)".contains("newer")
+    }
+}
+
+@Test func garbageIsNotATaskFile() throws {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("garbage-\(UUID()).json")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try Data("{\"name\": 3}".utf8).write(to: url)
+    #expect(throws: TaskFileError.self) { try TaskManifest.read(from: url) }
+}
