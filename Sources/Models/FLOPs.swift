@@ -38,6 +38,30 @@ extension TinyViT {
     }
 }
 
+extension ImageEncoderViT {
+    /// FLOPs of one forward pass at `config.imageSize`.
+    public var forwardFLOPs: Double {
+        let c = config
+        let grid = Double(c.imageSize / c.patchSize), n = grid * grid, d = Double(c.embedDim)
+        var f = 2 * n * 3 * Double(c.patchSize * c.patchSize) * d                  // patch embedding
+        for i in 0..<c.depth {
+            let global = c.globalAttnIndexes.contains(i)
+            let w = Double(c.windowSize)
+            let tokens = global ? n : pow2((grid / w).rounded(.up) * w)
+            let keys = global ? n : w * w
+            let side = global ? grid : w
+            f += 2 * tokens * d * 4 * d                                            // qkv and proj
+            f += 4 * tokens * keys * d                                             // q·kᵀ and p·v
+            f += 2 * tokens * 2 * side * d                                         // relative positions
+            f += 2 * n * 2 * d * Double(c.mlpRatio) * d                            // mlp
+        }
+        let o = Double(c.outChans)
+        return f + 2 * n * (d * o + 9 * o * o)                                     // neck
+    }
+}
+
+@inline(__always) func pow2(_ x: Double) -> Double { x * x }
+
 extension MaskDecoder {
     /// FLOPs of one decode of `tokens` sparse tokens on an h×w embedding (64×64).
     public func forwardFLOPs(sparseTokens: Int, side: Int = 64) -> Double {

@@ -36,10 +36,11 @@ public final class Segmenter: @unchecked Sendable {
 
     public var inputSize: Int { model.preset.inputSize }
 
-    /// LiteMedSAM preprocessing: gray replicated to 3 channels; longest side resized
+    /// Preprocessing. LiteMedSAM (`.minMax`): gray replicated to 3 channels; longest side resized
     /// to S (bilinear, align_corners=False — the original uses OpenCV INTER_AREA,
     /// identical for 2× downsizing, slightly different otherwise); min–max
-    /// normalised to [0, 1]; padded bottom/right with zeros.
+    /// normalised to [0, 1]; padded bottom/right with zeros. SAM (`.pixelMeanStd`):
+    /// longest side to 1024, min–max to 0…255, ImageNet mean/std, zero padding.
     /// pixels: interleaved (height, width, channels), channels 1 or 3.
     public func prepare(pixels: [Float], width: Int, height: Int, channels: Int) -> PreparedImage {
         precondition(pixels.count == width * height * channels && (channels == 1 || channels == 3),
@@ -52,12 +53,21 @@ public final class Segmenter: @unchecked Sendable {
         var lo = Float.infinity, hi = -Float.infinity
         for v in resized.data { lo = min(lo, v); hi = max(hi, v) }
         let range = max(hi - lo, 1e-8)
-        let input = Tensor(zeros: [1, s, s, 3])
+        // Per channel: value = (x − lo) / range · gain[c] + offset[c].
+        let gain: [Float], offset: [Float]
+        switch model.preset.normalization {
+        case .minMax:
+            (gain, offset) = ([1, 1, 1], [0, 0, 0])
+        case .pixelMeanStd:   // segment_anything Sam.pixel_mean / pixel_std, on 0…255 values
+            let mean: [Float] = [123.675, 116.28, 103.53], std: [Float] = [58.395, 57.12, 57.375]
+            (gain, offset) = ((0..<3).map { 255 / std[$0] }, (0..<3).map { -mean[$0] / std[$0] })
+        }
+        let input = Tensor(zeros: [1, s, s, 3])   // padding stays 0, as upstream pads after normalising
         for y in 0..<newH {
             for x in 0..<newW {
                 for c in 0..<3 {
                     let src = resized.data[((channels == 1 ? 0 : c) * newH + y) * newW + x]
-                    input.data[(y * s + x) * 3 + c] = (src - lo) / range
+                    input.data[(y * s + x) * 3 + c] = (src - lo) / range * gain[c] + offset[c]
                 }
             }
         }

@@ -28,6 +28,21 @@ public final class Weights {
         return t
     }
 
+    /// The tensor under `key` whose first axis may have any length and whose
+    /// other axes are `trailing` (SAM's relative-position tables, resized on use).
+    public func take(_ key: String, anyLength trailing: [Int]) -> Tensor {
+        guard let t = tensors[key] else {
+            missing.append(key)
+            return Tensor(zeros: [1] + trailing)
+        }
+        used.insert(key)
+        guard t.rank == trailing.count + 1, Array(t.shape.dropFirst()) == trailing, t.shape[0] > 0 else {
+            misshaped.append((key, [-1] + trailing, t.shape))
+            return Tensor(zeros: [1] + trailing)
+        }
+        return t
+    }
+
     /// Marks a key the model does not use (BatchNorm's `num_batches_tracked`) as expected.
     public func skip(_ key: String) {
         if tensors[key] != nil { used.insert(key) }
@@ -54,6 +69,7 @@ public struct Scope {
 
     public func take(_ name: String, _ shape: [Int]) -> Tensor { weights.take(key(name), shape) }
     public func skip(_ name: String) { weights.skip(key(name)) }
+    public func take(_ name: String, anyLength trailing: [Int]) -> Tensor { weights.take(key(name), anyLength: trailing) }
 
     private func key(_ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
 }

@@ -31,12 +31,22 @@ public func softmaxRowsBackward(_ probs: UnsafePointer<Float>, _ dProbs: UnsafeP
 ///   dK  += scale · dS_bᵀ Q_b
 /// Parallel over (sequence, head) pairs, single-threaded BLAS inside; the pairs write
 /// disjoint head slices, so q and k may share one gradient buffer (self-attention).
+///
+/// A bias that depends on activations (SAM ViT's relative positions, computed from q) comes
+/// through two hooks instead of `bias`, called per (sequence, head, block of query rows):
+/// `biasRows` writes the block's bias (rows.count × keys) for the recompute, and
+/// `biasGradient` receives dL/dbias for the block (= dS_b) to route into its inputs.
+/// Both run on worker threads; a hook must write only that (sequence, head)'s rows.
 public func attentionBackward(q: HeadView, k: HeadView, v: HeadView, dOut: HeadView,
                               dQ: HeadView?, dK: HeadView?, dV: HeadView?, shape a: AttentionShape,
-                              bias: UnsafePointer<Float>? = nil, tileElements: Int = 1 << 18) {
+                              bias: UnsafePointer<Float>? = nil,
+                              biasRows: ((_ sequence: Int, _ head: Int, _ rows: Range<Int>, _ into: UnsafeMutablePointer<Float>) -> Void)? = nil,
+                              biasGradient: ((_ sequence: Int, _ head: Int, _ rows: Range<Int>, _ dBias: UnsafePointer<Float>) -> Void)? = nil,
+                              tileElements: Int = 1 << 18) {
     let rowsPerBlock = min(a.queries, max(1, tileElements / max(a.keys, 1)))
     let tile = rowsPerBlock * a.keys
-    let biasBox = UncheckedBox(bias)
+    let biasBox = UncheckedBox(bias), rowsBox = UncheckedBox(biasRows), gradBox = UncheckedBox(biasGradient)
+    let biased = bias != nil || biasRows != nil
     Threads.parallelRanges(a.sequences * a.heads) { range in
         let p = UnsafeMutablePointer<Float>.allocate(capacity: tile)
         let dp = UnsafeMutablePointer<Float>.allocate(capacity: tile)
@@ -47,17 +57,19 @@ public func attentionBackward(q: HeadView, k: HeadView, v: HeadView, dOut: HeadV
             for q0 in stride(from: 0, to: a.queries, by: rowsPerBlock) {
                 let nb = min(rowsPerBlock, a.queries - q0)
                 let qb = qh + q0 * q.rowStride, dob = doh + q0 * dOut.rowStride
-                if let bias = biasBox.value {
+                if let biasRows = rowsBox.value {
+                    biasRows(s, h, q0..<(q0 + nb), p)
+                } else if let bias = biasBox.value {
                     p.update(from: bias + (h * a.queries + q0) * a.keys, count: nb * a.keys)
                 }
                 gemm(transB: true, m: nb, n: a.keys, k: a.headDim, alpha: a.scale, a: qb, lda: q.rowStride,
-                     b: kh, ldb: k.rowStride, beta: biasBox.value == nil ? 0 : 1, c: p, ldc: a.keys)
+                     b: kh, ldb: k.rowStride, beta: biased ? 1 : 0, c: p, ldc: a.keys)
                 softmaxRowsForward(p, rows: nb, width: a.keys)
                 if let dV {
                     gemm(transA: true, m: a.keys, n: a.valueDim, k: nb, a: p, lda: a.keys, b: dob, ldb: dOut.rowStride,
                          beta: 1, c: dV.at(s, h), ldc: dV.rowStride)
                 }
-                if dQ == nil && dK == nil { continue }
+                if dQ == nil && dK == nil && gradBox.value == nil { continue }
                 gemm(transB: true, m: nb, n: a.keys, k: a.valueDim, a: dob, lda: dOut.rowStride,
                      b: vh, ldb: v.rowStride, c: dp, ldc: a.keys)
                 for r in 0..<nb {
@@ -66,6 +78,7 @@ public func attentionBackward(q: HeadView, k: HeadView, v: HeadView, dOut: HeadV
                     for j in 0..<a.keys { dot += pr[j] * dr[j] }
                     for j in 0..<a.keys { dr[j] = pr[j] * (dr[j] - dot) }
                 }
+                gradBox.value?(s, h, q0..<(q0 + nb), dp)
                 if let dQ {
                     gemm(m: nb, n: a.headDim, k: a.keys, alpha: a.scale, a: dp, lda: a.keys, b: kh, ldb: k.rowStride,
                          beta: 1, c: dQ.at(s, h) + q0 * dQ.rowStride, ldc: dQ.rowStride)

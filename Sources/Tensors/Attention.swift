@@ -59,13 +59,18 @@ public struct AttentionShape: Sendable {
 
 /// out = softmax(scale · q·kᵀ + bias) · v for every (sequence, head).
 /// bias: (heads, queries, keys) added to the scaled scores, or nil.
+/// addBias: writes a per-(sequence, head) additive bias into the (queries, keys)
+/// buffer it is given (SAM ViT's relative positions), instead of `bias`.
 /// probs: where to keep the probabilities (sequences, heads, queries, keys) for a
 /// backward pass, or nil to use per-thread scratch.
 /// Parallel over (sequence, head) pairs, single-threaded BLAS inside.
 public func attentionForward(q: HeadView, k: HeadView, v: HeadView, out: HeadView, shape a: AttentionShape,
-                             bias: UnsafePointer<Float>? = nil, probs: UnsafeMutablePointer<Float>? = nil) {
+                             bias: UnsafePointer<Float>? = nil,
+                             addBias: ((_ sequence: Int, _ head: Int, _ into: UnsafeMutablePointer<Float>) -> Void)? = nil,
+                             probs: UnsafeMutablePointer<Float>? = nil) {
     let tile = a.queries * a.keys
-    let biasBox = UncheckedBox(bias), probsBox = UncheckedBox(probs)
+    let biasBox = UncheckedBox(bias), probsBox = UncheckedBox(probs), addBox = UncheckedBox(addBias)
+    let biased = bias != nil || addBias != nil
     Threads.parallelRanges(a.sequences * a.heads) { range in
         let scratch = probsBox.value == nil ? UnsafeMutablePointer<Float>.allocate(capacity: tile) : nil
         scratch?.initialize(repeating: 0, count: tile)
@@ -73,12 +78,14 @@ public func attentionForward(q: HeadView, k: HeadView, v: HeadView, out: HeadVie
         for job in range {
             let s = job / a.heads, h = job % a.heads
             let p = probsBox.value.map { $0 + job * tile } ?? scratch!
-            if let bias = biasBox.value {
+            if let addBias = addBox.value {
+                addBias(s, h, p)
+            } else if let bias = biasBox.value {
                 p.update(from: bias + h * tile, count: tile)
             }
             gemm(transB: true, m: a.queries, n: a.keys, k: a.headDim, alpha: a.scale,
                  a: q.at(s, h), lda: q.rowStride, b: k.at(s, h), ldb: k.rowStride,
-                 beta: biasBox.value == nil ? 0 : 1, c: p, ldc: a.keys)
+                 beta: biased ? 1 : 0, c: p, ldc: a.keys)
             softmaxRowsForward(p, rows: a.queries, width: a.keys)
             gemm(m: a.queries, n: a.valueDim, k: a.keys, a: p, lda: a.keys,
                  b: v.at(s, h), ldb: v.rowStride, c: out.at(s, h), ldc: out.rowStride)

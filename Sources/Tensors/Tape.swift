@@ -22,7 +22,8 @@
 /// - Gradients are allocated lazily as zeros and accumulated (+=) by the
 ///   backward kernels. An intermediate's gradient is freed as soon as the op
 ///   that produced it has run its backward; only the marked tensors' remain.
-/// - One `backward` per tape: make a new tape for each training step.
+/// - One `backward` per tape: make a new tape for each training step. A tape is
+///   used from one thread (the kernels parallelise inside each op).
 public final class Tape {
     private struct Entry {
         weak var tensor: Tensor?
@@ -46,6 +47,19 @@ public final class Tape {
     /// Marks `tensor` as an input whose gradient `gradient(of:)` will return.
     public func requireGradient(_ tensor: Tensor) {
         leaves.insert(slot(of: tensor) ?? register(tensor))
+    }
+
+    /// Marks `tensor` and makes `gradient` (same element count) its gradient buffer: the
+    /// backward adds into it and does not clear it first. With the prompts as views of
+    /// one parameter buffer and `gradient` the matching view of one gradient buffer, the
+    /// optimiser sees all gradients in one place (llm.c's parameter arena), and several
+    /// tapes can accumulate into it (a batch split over steps).
+    public func requireGradient(_ tensor: Tensor, accumulatingInto gradient: Tensor) {
+        precondition(gradient.count == tensor.count, "Tape.requireGradient: gradient \(gradient.shape) for \(tensor.shape)")
+        let s = slot(of: tensor) ?? register(tensor)
+        precondition(gradients[s] == nil, "Tape.requireGradient: \(tensor) already has a gradient buffer")
+        leaves.insert(s)
+        gradients[s] = gradient.shape == tensor.shape ? gradient : gradient.reshaped(tensor.shape)
     }
 
     /// Whether `tensor` is marked or depends on a marked tensor.
@@ -74,8 +88,8 @@ public final class Tape {
         }
     }
 
-    /// The gradient of a marked tensor after `backward` (zeros if the seed does not depend on it);
-    /// nil for a tensor never marked.
+    /// The gradient of a marked tensor after `backward` (zeros if the seed does not depend on it;
+    /// a view of the caller's buffer when given one); nil for a tensor never marked.
     public func gradient(of tensor: Tensor) -> Tensor? {
         guard let s = slot(of: tensor), leaves.contains(s) else { return nil }
         return gradients[s] ?? Tensor(zeros: shapes[s])

@@ -58,3 +58,40 @@ public func fusedAttention(qkv: Tensor, heads: Int, keyDim: Int, valueDim: Int, 
     }
     return out
 }
+
+/// Attention with SAM ViT's decomposed relative positions: q (B, qh·qw, C), k (B, kh·kw, C),
+/// v (B, kh·kw, C), heads split as SAM's; rh (qh, kh, C/heads) and rw (qw, kw, C/heads) are the
+/// gathered tables (`relativePositionTable`, constants). The bias depends on q, so it is built
+/// per (sequence, head) in the forward (the engine's `addBias`) and per block of query rows in
+/// the backward, where its gradient is added to dq.
+public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, relativePosition rh: Tensor, _ rw: Tensor,
+                      tape: Tape?) -> Tensor {
+    let (b, nq, c) = (q.shape[0], q.shape[1], q.shape[2]), nk = k.shape[1]
+    let d = c / heads
+    precondition(k.shape == [b, nk, c] && v.shape == [b, nk, c] && c % heads == 0, "attention: q \(q.shape), k \(k.shape), v \(v.shape)")
+    precondition(rh.rank == 3 && rw.rank == 3 && rh.shape[0] * rw.shape[0] == nq && rh.shape[1] * rw.shape[1] == nk
+                 && rh.shape[2] == d && rw.shape[2] == d, "attention: relative tables \(rh.shape), \(rw.shape) for \(nq) × \(nk), head dim \(d)")
+    let shape = AttentionShape(sequences: b, heads: heads, queries: nq, keys: nk, headDim: d)
+    let view = { (t: Tensor) in HeadView(t, sequenceStride: t.shape[1] * c, rowStride: c, headStride: d) }
+    let out = Tensor(uninitialized: [b, nq, c])
+    let (qv, kv, vv, ov) = (view(q), view(k), view(v), view(out))
+    attentionForward(q: qv, k: kv, v: vv, out: ov, shape: shape, addBias: { s, h, into in
+        relativePositionBiasRows(q: qv.at(s, h), qStride: c, rh: rh, rw: rw, rows: 0..<nq, bias: into)
+    })
+    guard let tape else { return out }
+    let qs = tape.slot(of: q), ks = tape.slot(of: k), vs = tape.slot(of: v)
+    if qs == nil && ks == nil && vs == nil { return out }
+    tape.record(out) { tape, dOut in
+        let dQ = qs.map { view(tape.gradient(slot: $0)) }
+        attentionBackward(q: view(q), k: view(k), v: view(v), dOut: view(dOut), dQ: dQ,
+                          dK: ks.map { view(tape.gradient(slot: $0)) }, dV: vs.map { view(tape.gradient(slot: $0)) },
+                          shape: shape,
+                          biasRows: { s, h, rows, into in
+                              relativePositionBiasRows(q: view(q).at(s, h), qStride: c, rh: rh, rw: rw, rows: rows, bias: into)
+                          },
+                          biasGradient: dQ.map { dQ in { s, h, rows, dBias in
+                              relativePositionBiasBackward(dBias: dBias, rows: rows, rh: rh, rw: rw, dq: dQ.at(s, h), dqStride: c)
+                          } })
+    }
+    return out
+}

@@ -52,4 +52,20 @@ import Testing
         #expect(v[(0 * 256 + 255) * 3] == 1)                                  // right edge holds the maximum
         #expect(v[(127 * 256 + 100) * 3] > 0 && v[(128 * 256 + 100) * 3] == 0) // padding starts at row 128
     }
+
+    /// SAM's normalisation: min → (0 − mean)/std, max → (255 − mean)/std per channel; padding stays 0.
+    @Test(.enabled(if: hasRealCheckpoint, "needs models/lite_medsam.pth (scripts/setup)"))
+    func pixelMeanStdNormalisation() throws {
+        var preset = ModelPreset.liteMedSAM
+        preset.normalization = .pixelMeanStd
+        let segmenter = try Segmenter(preset: preset, weights: realWeights)
+        let p = segmenter.prepare(pixels: [10, 20, 30, 50, 10, 20, 30, 50], width: 4, height: 2, channels: 1)
+        let v = p.input.data
+        let mean: [Float] = [123.675, 116.28, 103.53], std: [Float] = [58.395, 57.12, 57.375]
+        for c in 0..<3 {
+            #expect(abs(v[c] - (0 - mean[c]) / std[c]) < 1e-5)
+            #expect(abs(v[255 * 3 + c] - (255 - mean[c]) / std[c]) < 1e-5)
+            #expect(v[(200 * 256) * 3 + c] == 0)
+        }
+    }
 }

@@ -124,3 +124,34 @@ import Testing
         tape.backward(seeding: y, with: Tensor(shape: [1, 2], repeating: 1))
     }
 }
+
+/// Prompts as views of one parameter buffer, gradients into the matching views of one
+/// gradient buffer, accumulated over two tapes (two items of a batch).
+@Test func gradientsAccumulateIntoCallerBuffers() {
+    var rng = SeededRandom(54)
+    let parameters = rng.tensor([2 * 6 + 4]), gradients = Tensor(zeros: [16])
+    let tokens = Tensor(shape: [1, 2, 6], borrowing: UnsafeMutableBufferPointer(rebasing: parameters.data[0..<12]), owner: parameters)
+    let dense = Tensor(shape: [4], borrowing: UnsafeMutableBufferPointer(rebasing: parameters.data[12..<16]), owner: parameters)
+    let dTokens = Tensor(shape: [12], borrowing: UnsafeMutableBufferPointer(rebasing: gradients.data[0..<12]), owner: gradients)
+    let dDense = Tensor(shape: [4], borrowing: UnsafeMutableBufferPointer(rebasing: gradients.data[12..<16]), owner: gradients)
+    let image = rng.tensor([1, 3, 4]), w = rng.tensor([4, 6])
+    var expected = [Float](repeating: 0, count: 16)
+    for _ in 0..<2 {
+        let tape = Tape()
+        tape.requireGradient(tokens, accumulatingInto: dTokens)
+        tape.requireGradient(dense, accumulatingInto: dDense)
+        let y = attention(q: linear(tokens, weight: w, bias: nil, tape: tape), k: add(image, dense, tape: tape),
+                          v: add(image, dense, tape: tape), heads: 2, tape: tape)
+        tape.backward(seeding: y, with: Tensor(shape: y.shape, repeating: 1))
+        // The same step on a tape with its own buffers gives the increment.
+        let fresh = Tape()
+        fresh.requireGradient(tokens); fresh.requireGradient(dense)
+        let z = attention(q: linear(tokens, weight: w, bias: nil, tape: fresh), k: add(image, dense, tape: fresh),
+                          v: add(image, dense, tape: fresh), heads: 2, tape: fresh)
+        fresh.backward(seeding: z, with: Tensor(shape: z.shape, repeating: 1))
+        let increment = fresh.gradient(of: tokens)!.values + fresh.gradient(of: dense)!.values
+        for i in 0..<16 { expected[i] += increment[i] }
+    }
+    #expect(maxAbsDiff(gradients.values, expected) < 1e-6)
+    #expect(expected.contains { abs($0) > 1e-3 })
+}
