@@ -9,6 +9,8 @@
 ///     tape.backward(seeding: logits, with: dLogits)   // the loss gave dLoss/dLogits
 ///     let dTokens = tape.gradient(of: tokens)
 ///
+/// or, with the prompts in a parameter arena, `tape.requireGradient(tokens, accumulatingInto: dTokens)`.
+///
 /// - During the forward, each taped op whose input depends (transitively) on a
 ///   marked tensor records one backward closure; an op on constants only (the
 ///   frozen image-embedding path) records nothing and costs nothing. Passing
@@ -18,7 +20,9 @@
 ///   tracking pins no memory; a closure keeps alive only what its backward
 ///   reads (the softmax output, LayerNorm's input, attention's q, k, v). Each
 ///   tracked tensor gets its own slot, so an address reused after a tensor is
-///   freed never inherits a gradient.
+///   freed never inherits a gradient. A view (`Tensor.reshaped`, an arena's
+///   `value(name)`) is a new object: mark the very object the model receives, and
+///   reshape tracked tensors with the taped `reshaped(_:_:tape:)`.
 /// - Gradients are allocated lazily as zeros and accumulated (+=) by the
 ///   backward kernels. An intermediate's gradient is freed as soon as the op
 ///   that produced it has run its backward; only the marked tensors' remain.
