@@ -12,6 +12,8 @@ public struct Linear {
         self.bias = bias ? s.take("bias", [outFeatures]) : nil
     }
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+    /// Recorded on `tape` when the input is tracked (training); plain inference otherwise.
+    public func callAsFunction(_ x: Tensor, tape: Tape?) -> Tensor { linear(x, weight: weight, bias: bias, tape: tape) }
 }
 
 /// nn.LayerNorm over the last axis; also SAM's LayerNorm2d on channels-last images.
@@ -21,6 +23,7 @@ public struct LayerNorm {
         weight = s.take("weight", [dim]); bias = s.take("bias", [dim]); self.eps = eps
     }
     public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+    public func callAsFunction(_ x: Tensor, tape: Tape?) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps, tape: tape) }
 }
 
 /// nn.Conv2d on channels-last input, weight packed at load time.
@@ -73,4 +76,5 @@ public struct ConvTranspose2x2 {
         bias = s.take("bias", [cout])
     }
     public func callAsFunction(_ x: Tensor) -> Tensor { transposedConv2x2(x, weight: weight, bias: bias) }
+    public func callAsFunction(_ x: Tensor, tape: Tape?) -> Tensor { transposedConv2x2(x, weight: weight, bias: bias, tape: tape) }
 }

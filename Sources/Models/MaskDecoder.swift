@@ -11,11 +11,11 @@ struct MLP {
         let dims = [inputDim] + Array(repeating: hiddenDim, count: numLayers - 1) + [outputDim]
         layers = (0..<numLayers).map { Linear(s["layers"][$0], dims[$0], dims[$0 + 1]) }
     }
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    func callAsFunction(_ x: Tensor, tape: Tape? = nil) -> Tensor {
         var x = x
         for (i, layer) in layers.enumerated() {
-            x = layer(x)
-            if i < layers.count - 1 { x.reluInPlace() }
+            x = layer(x, tape: tape)
+            if i < layers.count - 1 { x = relu(x, tape: tape) }
         }
         return x
     }
@@ -59,73 +59,60 @@ public struct MaskDecoder {
     }
 
     /// imageEmbedding (h, w, C) of one image; imagePE (h, w, C); sparse (B, K, C);
-    /// dense (h, w, C) shared by the batch, or (B, h, w, C).
+    /// dense (h, w, C) shared by the batch, or (B, h, w, C). Only the masks asked for
+    /// are computed (LiteMedSAM: the first), and with a `tape` only they are trained through.
     public func callAsFunction(imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor,
-                               multimaskOutput: Bool) -> DecoderOutput {
-        let all = predictMasks(imageEmbedding: imageEmbedding, imagePE: imagePE, sparse: sparse, dense: dense)
-        let (b, hw) = (all.masks.shape[0], all.masks.shape[2] * all.masks.shape[3])
-        let picked = multimaskOutput ? Array(1..<numMaskTokens) : [0]
-        let masks = Tensor(zeros: [b, picked.count, all.masks.shape[2], all.masks.shape[3]])
-        let iou = Tensor(zeros: [b, picked.count])
-        for i in 0..<b {
-            for (j, m) in picked.enumerated() {
-                (masks.ptr + (i * picked.count + j) * hw).update(from: all.masks.ptr + (i * numMaskTokens + m) * hw, count: hw)
-                iou.data[i * picked.count + j] = all.iouPredictions.data[i * numMaskTokens + m]
-            }
-        }
-        return DecoderOutput(masks: masks, iouPredictions: iou)
+                               multimaskOutput: Bool, tape: Tape? = nil) -> DecoderOutput {
+        predict(imageEmbedding: imageEmbedding, imagePE: imagePE, sparse: sparse, dense: dense,
+                maskIndices: multimaskOutput ? Array(1..<numMaskTokens) : [0], tape: tape)
     }
 
     /// All mask tokens' outputs: masks (B, numMaskTokens, 4h, 4w), IoU (B, numMaskTokens).
-    public func predictMasks(imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor) -> DecoderOutput {
+    public func predictMasks(imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor, tape: Tape? = nil) -> DecoderOutput {
+        predict(imageEmbedding: imageEmbedding, imagePE: imagePE, sparse: sparse, dense: dense,
+                maskIndices: Array(0..<numMaskTokens), tape: tape)
+    }
+
+    /// predict_masks, for the mask tokens `maskIndices` only.
+    func predict(imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor,
+                 maskIndices: [Int], tape: Tape?) -> DecoderOutput {
         let d = transformerDim
-        let (b, k) = (sparse.shape[0], sparse.shape[1])
+        let b = sparse.shape[0]
         let (h, w) = (imageEmbedding.shape[imageEmbedding.rank - 3], imageEmbedding.shape[imageEmbedding.rank - 2])
         let hw = h * w
         precondition(imageEmbedding.count == hw * d && imagePE.count == hw * d, "decoder: embedding \(imageEmbedding.shape)")
         precondition(dense.count == hw * d || dense.count == b * hw * d, "decoder: dense \(dense.shape) for batch \(b)")
 
         // tokens = cat(iou_token, mask_tokens, sparse) per batch item.
-        let t = 1 + numMaskTokens + k
-        let tokens = Tensor(zeros: [b, t, d])
-        for i in 0..<b {
-            let dst = tokens.ptr + i * t * d
-            dst.update(from: iouToken.ptr, count: d)
-            (dst + d).update(from: maskTokens.ptr, count: numMaskTokens * d)
-            (dst + (1 + numMaskTokens) * d).update(from: sparse.ptr + i * k * d, count: k * d)
-        }
+        let outputTokens = repeated(concatenate([iouToken, maskTokens], axis: 0), count: b, tape: nil)
+        let tokens = concatenate([outputTokens, sparse], axis: 1, tape: tape)
         // src = image embedding (repeated over the batch) + dense prompt; pos = PE repeated.
-        let src = Tensor(zeros: [b, hw, d]), pos = Tensor(zeros: [b, hw, d])
-        for i in 0..<b {
-            let denseItem = dense.count == hw * d ? dense.ptr : dense.ptr + i * hw * d
-            addForward(imageEmbedding.ptr, denseItem, src.ptr + i * hw * d, hw * d)
-            (pos.ptr + i * hw * d).update(from: imagePE.ptr, count: hw * d)
-        }
+        let embedding = imageEmbedding.reshaped([hw, d])
+        let src = dense.count == hw * d
+            ? repeated(add(embedding, reshaped(dense, [hw, d], tape: tape), tape: tape), count: b, tape: tape)
+            : add(reshaped(dense, [b, hw, d], tape: tape), embedding, tape: tape)
+        let pos = repeated(imagePE.reshaped([hw, d]), count: b, tape: nil)
 
-        let (hs, srcOut) = transformer(image: src, imagePE: pos, points: tokens)
+        let (hs, srcOut) = transformer(image: src, imagePE: pos, points: tokens, tape: tape)
 
         // Upscale: (B, h, w, C) → (B, 4h, 4w, C/8).
-        let up0 = upscale1(upscale0(srcOut.reshaped([b, h, w, d]))); up0.geluInPlace()
-        let up = upscale3(up0); up.geluInPlace()
+        var up = upscale0(reshaped(srcOut, [b, h, w, d], tape: tape), tape: tape)
+        up = gelu(upscale1(up, tape: tape), tape: tape)
+        up = gelu(upscale3(up, tape: tape), tape: tape)
         let (uh, uw, uc) = (up.shape[1], up.shape[2], up.shape[3])
 
-        let masks = Tensor(zeros: [b, numMaskTokens, uh, uw])
-        let iou = Tensor(zeros: [b, numMaskTokens])
-        let hyper = Tensor(zeros: [numMaskTokens, uc])
-        let row = Tensor(zeros: [1, d])
+        // masks (B, M, 4h·4w) = hyper_in (B, M, C/8) · up (B, 4h·4w, C/8)ᵀ
+        let hyperIn = concatenate(maskIndices.map { m in
+            hypernetworks[m](slice(hs, axis: 1, (1 + m)..<(2 + m), tape: tape), tape: tape)
+        }, axis: 1, tape: tape)
+        let masks = matmul(hyperIn, reshaped(up, [b, uh * uw, uc], tape: tape), transposeB: true, tape: tape)
+
+        // The IoU head is never trained through: no tape.
+        let quality = iouPredictionHead(slice(hs, axis: 1, 0..<1)).reshaped([b, numMaskTokens])
+        let iou = Tensor(zeros: [b, maskIndices.count])
         for i in 0..<b {
-            for m in 0..<numMaskTokens {
-                row.ptr.update(from: hs.ptr + (i * t + 1 + m) * d, count: d)
-                let weights = hypernetworks[m](row)
-                (hyper.ptr + m * uc).update(from: weights.ptr, count: uc)
-            }
-            // masks[i] (M, 4h·4w) = hyper (M, C/8) · up[i]ᵀ (C/8, 4h·4w)
-            gemm(transB: true, m: numMaskTokens, n: uh * uw, k: uc, a: hyper.ptr, lda: uc,
-                 b: up.ptr + i * uh * uw * uc, ldb: uc, c: masks.ptr + i * numMaskTokens * uh * uw, ldc: uh * uw)
-            row.ptr.update(from: hs.ptr + i * t * d, count: d)
-            let quality = iouPredictionHead(row)
-            (iou.ptr + i * numMaskTokens).update(from: quality.ptr, count: numMaskTokens)
+            for (j, m) in maskIndices.enumerated() { iou.data[i * maskIndices.count + j] = quality.data[i * numMaskTokens + m] }
         }
-        return DecoderOutput(masks: masks, iouPredictions: iou)
+        return DecoderOutput(masks: reshaped(masks, [b, maskIndices.count, uh, uw], tape: tape), iouPredictions: iou)
     }
 }

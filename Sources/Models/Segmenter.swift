@@ -92,9 +92,10 @@ public final class Segmenter: @unchecked Sendable {
     }
 
     /// Mask decoder with LiteMedSAM's single-mask output: logits (B, 1, 256, 256), IoU (B, 1).
-    public func decode(imageEmbedding: Tensor, sparse: Tensor, dense: Tensor) -> DecoderOutput {
+    /// With a `tape` tracking the prompts, the logits carry their gradient (training).
+    public func decode(imageEmbedding: Tensor, sparse: Tensor, dense: Tensor, tape: Tape? = nil) -> DecoderOutput {
         model.maskDecoder(imageEmbedding: imageEmbedding, imagePE: imagePositionalEncoding,
-                          sparse: sparse, dense: dense, multimaskOutput: false)
+                          sparse: sparse, dense: dense, multimaskOutput: false, tape: tape)
     }
 
     /// Low-resolution logits (S, S) cropped to the resized image and resized

@@ -6,6 +6,10 @@ import Tensors
 
 /// transformer.Attention: projections to an internal width (embedding / downsample rate),
 /// multi-head attention, output projection. Sequences are (B, N, C).
+///
+/// The decoder path runs taped ops throughout: with `tape: nil` (inference) or
+/// untracked inputs they only compute; in training they also record the backward
+/// that carries the loss's gradient to the prompts. One implementation serves both.
 struct DecoderAttention {
     let qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear
     let heads: Int, internalDim: Int
@@ -19,15 +23,9 @@ struct DecoderAttention {
         outProj = Linear(s["out_proj"], internalDim, dim)
     }
 
-    func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
-        let (b, nq, nk) = (q.shape[0], q.shape[1], k.shape[1])
-        let qp = qProj(q), kp = kProj(k), vp = vProj(v)
-        let out = Tensor(uninitialized: [b, nq, internalDim])
-        let d = internalDim / heads
-        func view(_ t: Tensor, _ n: Int) -> HeadView { HeadView(t, sequenceStride: n * internalDim, rowStride: internalDim, headStride: d) }
-        attentionForward(q: view(qp, nq), k: view(kp, nk), v: view(vp, nk), out: view(out, nq),
-                         shape: AttentionShape(sequences: b, heads: heads, queries: nq, keys: nk, headDim: d))
-        return outProj(out)
+    func callAsFunction(q: Tensor, k: Tensor, v: Tensor, tape: Tape? = nil) -> Tensor {
+        let heads = attention(q: qProj(q, tape: tape), k: kProj(k, tape: tape), v: vProj(v, tape: tape), heads: heads, tape: tape)
+        return outProj(heads, tape: tape)
     }
 }
 
@@ -53,29 +51,26 @@ struct TwoWayAttentionBlock {
         self.skipFirstLayerPE = skipFirstLayerPE
     }
 
-    func callAsFunction(queries: Tensor, keys: Tensor, queryPE: Tensor, keyPE: Tensor) -> (Tensor, Tensor) {
+    func callAsFunction(queries: Tensor, keys: Tensor, queryPE: Tensor, keyPE: Tensor, tape: Tape? = nil) -> (Tensor, Tensor) {
         var queries = queries
         if skipFirstLayerPE {
-            queries = selfAttn(q: queries, k: queries, v: queries)
+            queries = selfAttn(q: queries, k: queries, v: queries, tape: tape)
         } else {
-            let q = queries + queryPE
-            queries.add(selfAttn(q: q, k: q, v: queries))
+            let q = add(queries, queryPE, tape: tape)
+            queries = add(queries, selfAttn(q: q, k: q, v: queries, tape: tape), tape: tape)
         }
-        queries = norm1(queries)
+        queries = norm1(queries, tape: tape)
 
-        var q = queries + queryPE
-        let k = keys + keyPE
-        queries.add(crossAttnTokenToImage(q: q, k: k, v: keys))
-        queries = norm2(queries)
+        var q = add(queries, queryPE, tape: tape)
+        let k = add(keys, keyPE, tape: tape)
+        queries = norm2(add(queries, crossAttnTokenToImage(q: q, k: k, v: keys, tape: tape), tape: tape), tape: tape)
 
-        let hidden = lin1(queries); hidden.reluInPlace()
-        queries.add(lin2(hidden))
-        queries = norm3(queries)
+        let hidden = relu(lin1(queries, tape: tape), tape: tape)
+        queries = norm3(add(queries, lin2(hidden, tape: tape), tape: tape), tape: tape)
 
-        q = queries + queryPE
-        let attnOut = crossAttnImageToToken(q: k, k: q, v: queries)
-        attnOut.add(keys)
-        return (queries, norm4(attnOut))
+        q = add(queries, queryPE, tape: tape)
+        let attnOut = add(crossAttnImageToToken(q: k, k: q, v: queries, tape: tape), keys, tape: tape)
+        return (queries, norm4(attnOut, tape: tape))
     }
 }
 
@@ -95,14 +90,14 @@ struct TwoWayTransformer {
     }
 
     /// image (B, HW, C), imagePE (B, HW, C), points (B, T, C) → (tokens (B, T, C), image (B, HW, C)).
-    func callAsFunction(image: Tensor, imagePE: Tensor, points: Tensor) -> (Tensor, Tensor) {
+    func callAsFunction(image: Tensor, imagePE: Tensor, points: Tensor, tape: Tape? = nil) -> (Tensor, Tensor) {
         var queries = points, keys = image
         for layer in layers {
-            (queries, keys) = layer(queries: queries, keys: keys, queryPE: points, keyPE: imagePE)
+            (queries, keys) = layer(queries: queries, keys: keys, queryPE: points, keyPE: imagePE, tape: tape)
         }
-        let q = queries + points
-        let k = keys + imagePE
-        queries.add(finalAttnTokenToImage(q: q, k: k, v: keys))
-        return (normFinalAttn(queries), keys)
+        let q = add(queries, points, tape: tape)
+        let k = add(keys, imagePE, tape: tape)
+        queries = add(queries, finalAttnTokenToImage(q: q, k: k, v: keys, tape: tape), tape: tape)
+        return (normFinalAttn(queries, tape: tape), keys)
     }
 }

@@ -22,6 +22,11 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var name: String
         /// SHA-256 of the checkpoint file the prompts were trained against.
         public var sha256: String
+
+        public init(name: String, sha256: String) {
+            self.name = name
+            self.sha256 = sha256
+        }
     }
 
     public struct Preprocessing: Codable, Sendable, Equatable {
@@ -29,6 +34,11 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var window: String
         /// Label values taken as foreground in label-map masks; nil: any nonzero.
         public var labels: [Int]?
+
+        public init(window: String, labels: [Int]?) {
+            self.window = window
+            self.labels = labels
+        }
     }
 
     public struct Prompts: Codable, Sendable, Equatable {
@@ -39,6 +49,10 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var vptTokens: Int?
         /// Whether a box is fed with the tokens, at fit and at predict time.
         public var withBox: Bool
+
+        public init(mode: TuningMode, sparseTokens: Int, dense: DensePrompt, vptTokens: Int?, withBox: Bool) {
+            (self.mode, self.sparseTokens, self.dense, self.vptTokens, self.withBox) = (mode, sparseTokens, dense, vptTokens, withBox)
+        }
     }
 
     public struct Training: Codable, Sendable, Equatable {
@@ -52,6 +66,13 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var patience: Int?
         public var trainingCases: [String]
         public var validationCases: [String]
+
+        public init(epochs: Int, batchSize: Int, learningRate: Double, warmupEpochs: Int, seed: UInt64, augment: Bool,
+                    validationFraction: Double, patience: Int?, trainingCases: [String], validationCases: [String]) {
+            (self.epochs, self.batchSize, self.learningRate, self.warmupEpochs, self.seed) = (epochs, batchSize, learningRate, warmupEpochs, seed)
+            (self.augment, self.validationFraction, self.patience) = (augment, validationFraction, patience)
+            (self.trainingCases, self.validationCases) = (trainingCases, validationCases)
+        }
     }
 
     public struct EpochRecord: Codable, Sendable, Equatable {
@@ -60,6 +81,10 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var validationDice: Double?
         public var validationIoU: Double?
         public var seconds: Double
+
+        public init(epoch: Int, trainingLoss: Double, validationDice: Double?, validationIoU: Double?, seconds: Double) {
+            (self.epoch, self.trainingLoss, self.validationDice, self.validationIoU, self.seconds) = (epoch, trainingLoss, validationDice, validationIoU, seconds)
+        }
     }
 
     public var format = TaskManifest.currentFormat

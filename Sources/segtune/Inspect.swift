@@ -120,11 +120,3 @@ private func relative(_ url: URL, to root: URL) -> String {
     let path = url.standardizedFileURL.path
     return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
 }
-
-func printError(_ error: InputError) {
-    FileHandle.standardError.write(Data("segtune: \(error.file): \(error.reason)\n".utf8))
-}
-
-func printWarning(_ text: String) {
-    FileHandle.standardError.write(Data("segtune: warning: \(text)\n".utf8))
-}

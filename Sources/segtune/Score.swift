@@ -151,9 +151,6 @@ private func usable(_ spacing: [Double]?) -> [Double]? {
 
 private func shape(_ m: Mask) -> String { m.depth > 1 ? "\(m.width)×\(m.height)×\(m.depth)" : "\(m.width)×\(m.height)" }
 
-private func printError(_ line: String) {
-    FileHandle.standardError.write(Data("segtune: \(line)\n".utf8))
-}
 
 /// Results written by concurrent workers, one slot each.
 private final class Outcomes: @unchecked Sendable {

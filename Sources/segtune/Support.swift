@@ -20,8 +20,21 @@ func parseWindow(_ text: String) throws -> Window {
 }
 
 /// Writes a line to stderr.
-func printError(_ line: String) {
+func writeToStderr(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// An error line on stderr: `segtune: <message>` (for a file: `segtune: <file>: <reason>`).
+func printError(_ message: String) {
+    writeToStderr("segtune: \(message)")
+}
+
+func printError(_ error: InputError) {
+    printError(error.description)
+}
+
+func printWarning(_ text: String) {
+    printError("warning: \(text)")
 }
 
 /// Progress of long work on stderr: a bar with an ETA on a terminal, a line every
@@ -36,9 +49,9 @@ final class Progress {
 
     init(quiet: Bool) { self.quiet = quiet }
 
-    func note(_ line: String) { if !quiet { printError(line) } }
-    func warn(_ line: String) { printError("segtune: warning: \(line)") }
-    func error(_ line: String) { printError("segtune: \(line)") }
+    func note(_ line: String) { if !quiet { writeToStderr(line) } }
+    func warn(_ line: String) { printWarning(line) }
+    func error(_ line: String) { printError(line) }
 
     func start(_ label: String, total: Int) {
         (self.label, self.total, started, lastDecile) = (label, total, Date(), -1)
@@ -54,14 +67,14 @@ final class Progress {
             FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) ETA \(duration(eta))  ".utf8))
         } else if done * 10 / total > lastDecile {
             lastDecile = done * 10 / total
-            printError("\(label): \(done)/\(total), ETA \(duration(eta))")
+            writeToStderr("\(label): \(done)/\(total), ETA \(duration(eta))")
         }
     }
 
     func finish(_ line: String) {
         if quiet { return }
         if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        printError("\(line) in \(duration(Date().timeIntervalSince(started)))")
+        writeToStderr("\(line) in \(duration(Date().timeIntervalSince(started)))")
     }
 
     /// Within-epoch progress: only on a terminal, the line is replaced by the epoch's summary.
@@ -78,7 +91,7 @@ final class Progress {
             line += String(format: "  val Dice %.4f  IoU %.4f", dice, iou)
         }
         line += String(format: "  %.1f s", record.seconds) + (isBest ? "  (best)" : "")
-        printError(line)
+        writeToStderr(line)
     }
 
     private func duration(_ seconds: Double) -> String {
