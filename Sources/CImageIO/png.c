@@ -97,8 +97,9 @@ int cio_png_read(const char *path, int keep_palette_indices, cio_raster *out) {
     return 0;
 }
 
-int cio_png_write_gray8(const char *path, const uint8_t *pixels, int width, int height,
-                        char *error, size_t error_size) {
+int cio_png_write8(const char *path, const uint8_t *pixels, int width, int height, int channels,
+                   char *error, size_t error_size) {
+    if (channels != 1 && channels != 3) { snprintf(error, error_size, "%d channels: 1 or 3 expected", channels); return -1; }
     FILE *file = fopen(path, "wb");
     if (!file) { snprintf(error, error_size, "%s", strerror(errno)); return -1; }
     png_failure failure = {.message = error, .message_size = error_size};
@@ -113,10 +114,10 @@ int cio_png_write_gray8(const char *path, const uint8_t *pixels, int width, int 
         return -1;
     }
     png_init_io(png, file);
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_GRAY,
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * width));
+    for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * width * channels));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     if (fclose(file) != 0) { snprintf(error, error_size, "%s", strerror(errno)); return -1; }

@@ -61,14 +61,20 @@ public func readJPEG(at url: URL) throws -> Image {
 
 /// Writes an 8-bit gray PNG atomically (temporary name, then rename).
 public func writeGrayPNG(_ pixels: [UInt8], width: Int, height: Int, to url: URL) throws {
-    guard width > 0, height > 0, pixels.count == width * height else {
-        throw InputError(file: url.path, reason: "\(pixels.count) pixels do not make a \(width)×\(height) image")
+    try writePNG(pixels, width: width, height: height, channels: 1, to: url)
+}
+
+/// Writes an 8-bit PNG, gray (`channels` 1) or interleaved RGB (3), atomically
+/// (temporary name, then rename).
+public func writePNG(_ pixels: [UInt8], width: Int, height: Int, channels: Int, to url: URL) throws {
+    guard width > 0, height > 0, channels == 1 || channels == 3, pixels.count == width * height * channels else {
+        throw InputError(file: url.path, reason: "\(pixels.count) values do not make a \(width)×\(height)×\(channels) image")
     }
     let temporary = url.deletingLastPathComponent()
         .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max)).tmp")
     var error = [CChar](repeating: 0, count: 256)
     let status = pixels.withUnsafeBufferPointer { buffer in
-        temporary.path.withCString { cio_png_write_gray8($0, buffer.baseAddress, Int32(width), Int32(height), &error, error.count) }
+        temporary.path.withCString { cio_png_write8($0, buffer.baseAddress, Int32(width), Int32(height), Int32(channels), &error, error.count) }
     }
     guard status == 0 else {
         try? FileManager.default.removeItem(at: temporary)

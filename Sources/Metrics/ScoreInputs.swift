@@ -93,9 +93,11 @@ private func isFolder(_ url: URL) throws -> Bool {
     return folder.boolValue
 }
 
-/// `a.png` → `a`, `a.nii.gz` → `a`; nil for files that are not masks.
+/// `a.png` → `a`, `a.nii.gz` → `a`; nil for files that are not masks, such as the
+/// overlays `segtune predict --overlay` writes beside its masks (`a.overlay.png`).
 private func caseName(_ url: URL) -> String? {
     let name = url.lastPathComponent
+    if isOverlay(name) { return nil }
     for suffix in [".png", ".nii.gz", ".nii"] where name.lowercased().hasSuffix(suffix) {
         return String(name.dropLast(suffix.count))
     }
@@ -120,9 +122,11 @@ private func entries(in folder: URL, _ failures: inout [InputError]) throws -> [
 
 private func slicePNGs(in folder: URL) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: folder.path)
-        .filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") }
+        .filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") && !isOverlay($0) }
         .sorted(by: naturalOrder)
 }
+
+private func isOverlay(_ name: String) -> Bool { name.lowercased().hasSuffix(".overlay.png") }
 
 private func listed(_ names: [String]) -> String {
     names.count <= 4 ? names.joined(separator: ", ") : names.prefix(4).joined(separator: ", ") + " and \(names.count - 4) more"

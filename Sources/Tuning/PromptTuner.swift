@@ -133,10 +133,16 @@ public final class PromptTuner {
         return (sparse, dense)
     }
 
-    /// Low-resolution logits (S, S) for one embedding.
-    public func logits(for example: TuningExample, box: BoxPrompt? = nil) -> Tensor {
-        let inputs = promptInputs(box: box ?? example.box, geometry: example.geometry, tape: nil)
-        return decodeLogits(segmenter, embedding: example.embedding, sparse: inputs.sparse, dense: inputs.dense, tape: nil)
+    /// Low-resolution logits (S, S) for one example (its reference box when `withBox`).
+    public func logits(for example: TuningExample) -> Tensor {
+        logits(embedding: example.embedding, geometry: example.geometry, box: example.box)
+    }
+
+    /// Low-resolution logits (S, S) for an image embedding with the current prompts;
+    /// `box` (image pixels) is used only by tasks trained `withBox`.
+    public func logits(embedding: Tensor, geometry: PreparedImage, box: BoxPrompt?) -> Tensor {
+        let inputs = promptInputs(box: box, geometry: geometry, tape: nil)
+        return decodeLogits(segmenter, embedding: embedding, sparse: inputs.sparse, dense: inputs.dense, tape: nil)
     }
 
     /// One optimiser step over `batch`: mean loss of the batch, prompts updated at `rate`.
@@ -176,12 +182,16 @@ public final class PromptTuner {
         return out
     }
 
-    /// The predicted mask of an example at its image's size (logit > `threshold`).
-    public func predictedMask(for example: TuningExample, threshold: Float = 0) -> Mask {
-        let low = logits(for: example)
-        let full = segmenter.logitsAtOriginalSize(low, for: example.geometry)
-        return Mask(width: example.geometry.originalWidth, height: example.geometry.originalHeight,
-                    voxels: full.data.map { $0 > threshold ? 1 : 0 })
+    /// The predicted mask of an example at its image's size.
+    public func predictedMask(for example: TuningExample) -> Mask {
+        mask(fromLowResolution: logits(for: example), geometry: example.geometry)
+    }
+
+    /// Logits cropped, resized to the image's size and thresholded: foreground where
+    /// the logit exceeds `threshold` (0: probability above 0.5).
+    public func mask(fromLowResolution logits: Tensor, geometry: PreparedImage, threshold: Float = 0) -> Mask {
+        let full = segmenter.logitsAtOriginalSize(logits, for: geometry)
+        return Mask(width: geometry.originalWidth, height: geometry.originalHeight, voxels: full.data.map { $0 > threshold ? 1 : 0 })
     }
 
     /// Validation Dice and IoU: counts summed over each case's slices (a volume is

@@ -30,9 +30,10 @@ const char *cio_png_version(void);
 /// to RGB, unless `keep_palette_indices` (for label masks), which returns the indices.
 int cio_png_read(const char *path, int keep_palette_indices, cio_raster *out);
 
-/// Writes an 8-bit gray PNG to exactly `path` (the caller does the atomic rename).
-int cio_png_write_gray8(const char *path, const uint8_t *pixels, int width, int height,
-                        char *error, size_t error_size);
+/// Writes an 8-bit PNG, gray (`channels` 1) or RGB (3), to exactly `path`
+/// (the caller does the atomic rename).
+int cio_png_write8(const char *path, const uint8_t *pixels, int width, int height, int channels,
+                   char *error, size_t error_size);
 
 /// Reads a baseline/progressive 8-bit JPEG as gray (1 channel) or RGB (3 channels).
 /// A file that libjpeg decodes only with warnings (truncated, corrupt data) is rejected.

@@ -1,0 +1,49 @@
+import Foundation
+import Imaging
+import Models
+import Tensors
+
+/// A trained task on its base model, ready to segment images with no clicks or boxes
+/// (unless the task was trained with a box).
+public struct TaskPredictor {
+    public let manifest: TaskManifest
+    let tuner: PromptTuner
+
+    /// Loads task `name` from `store` for `segmenter`, whose checkpoint has SHA-256
+    /// `modelDigest`; a task trained on another checkpoint is refused.
+    public init(_ name: String, store: TaskStore, segmenter: Segmenter, modelDigest: String) throws {
+        let (manifest, prompts) = try store.load(name)
+        guard manifest.baseModel.sha256 == modelDigest else {
+            throw TaskFileError(file: store.folder(name).path, reason: """
+                task '\(name)' was trained on base model \(manifest.baseModel.name) with SHA-256 \
+                \(manifest.baseModel.sha256.prefix(16))…, not on this checkpoint (\(modelDigest.prefix(16))…)
+                """)
+        }
+        guard manifest.prompts.mode == .decoder else {
+            throw TaskFileError(file: store.folder(name).path, reason: "task mode '\(manifest.prompts.mode.rawValue)' is not supported by this segtune")
+        }
+        var settings = FitSettings()
+        settings.sparseTokens = manifest.prompts.sparseTokens
+        settings.dense = manifest.prompts.dense
+        settings.withBox = manifest.prompts.withBox
+        let tuner = PromptTuner(segmenter: segmenter, settings: settings)
+        for entry in tuner.arena.entries {
+            guard let tensor = prompts[entry.name], tensor.shape == entry.shape else {
+                throw TaskFileError(file: store.folder(name).appendingPathComponent("prompts.safetensors").path,
+                                    reason: "'\(entry.name)' of shape \(entry.shape) is missing or mis-shaped")
+            }
+            tuner.arena.value(entry.name).data.update(fromContentsOf: tensor.data)
+        }
+        self.manifest = manifest
+        self.tuner = tuner
+    }
+
+    public var needsBox: Bool { manifest.prompts.withBox }
+
+    /// The mask of one prepared image, from its embedding (shared by every task on the
+    /// same base model). `threshold` is a logit (0: probability 0.5).
+    public func mask(embedding: Tensor, geometry: PreparedImage, box: BoxPrompt? = nil, threshold: Float = 0) -> Mask {
+        tuner.mask(fromLowResolution: tuner.logits(embedding: embedding, geometry: geometry, box: box),
+                   geometry: geometry, threshold: threshold)
+    }
+}
