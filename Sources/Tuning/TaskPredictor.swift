@@ -12,7 +12,7 @@ public struct TaskPredictor {
     /// Loads task `name` from `store` for `segmenter`, whose checkpoint has SHA-256
     /// `modelDigest`; a task trained on another checkpoint is refused.
     public init(_ name: String, store: TaskStore, segmenter: Segmenter, modelDigest: String) throws {
-        let (manifest, prompts) = try store.load(name)
+        let manifest = try store.loadManifest(name)
         guard manifest.baseModel.sha256 == modelDigest else {
             throw TaskFileError(file: store.folder(name).path, reason: """
                 task '\(name)' was trained on base model \(manifest.baseModel.name) with SHA-256 \
@@ -22,6 +22,7 @@ public struct TaskPredictor {
         guard manifest.prompts.mode == .decoder else {
             throw TaskFileError(file: store.folder(name).path, reason: "task mode '\(manifest.prompts.mode.rawValue)' is not supported by this segtune")
         }
+        let prompts = try store.loadPrompts(name)
         var settings = FitSettings()
         settings.sparseTokens = manifest.prompts.sparseTokens
         settings.dense = manifest.prompts.dense

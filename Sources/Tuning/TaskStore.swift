@@ -46,18 +46,25 @@ public struct TaskStore: Sendable {
 
     /// The manifest and prompts of task `name`.
     public func load(_ name: String) throws -> (manifest: TaskManifest, prompts: [String: Tensor]) {
+        (try loadManifest(name), try loadPrompts(name))
+    }
+
+    /// Task `name`'s `task.json`, with a clear error when there is no such task.
+    public func loadManifest(_ name: String) throws -> TaskManifest {
         let manifestURL = manifestURL(name)
         guard FileManager.default.fileExists(atPath: manifestURL.path) else {
             throw TaskFileError(file: folder(name).path, reason: "no task named '\(name)' here (expected \(manifestURL.lastPathComponent); train it with `segtune fit --task \(name)`)")
         }
-        let manifest = try TaskManifest.read(from: manifestURL)
-        let prompts: [String: Tensor]
+        return try TaskManifest.read(from: manifestURL)
+    }
+
+    /// Task `name`'s prompts, by name.
+    public func loadPrompts(_ name: String) throws -> [String: Tensor] {
         do {
-            prompts = try readSafetensors(at: promptsURL(name))
-        } catch {
-            throw TaskFileError(file: promptsURL(name).path, reason: "\(error)")
+            return try readSafetensors(at: promptsURL(name))
+        } catch let error as CheckpointError {
+            throw TaskFileError(file: error.file, reason: error.reason)
         }
-        return (manifest, prompts)
     }
 
     /// The last epoch's prompts and optimiser, or nil when none were saved.

@@ -3,36 +3,13 @@ import Testing
 
 /// `segtune inspect` run as a binary on real files.
 @Suite struct InspectCLITests {
-    private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    private static let root = SegtuneBinary.repositoryRoot
     private static let pydicom = root.appendingPathComponent("third_party/pydicom")
 
-    /// The segtune binary built beside this test bundle (the products folder).
-    private static var binary: URL {
-        let candidates = [Bundle.main.bundleURL.appendingPathComponent("segtune"),
-                          Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("segtune"),
-                          root.appendingPathComponent(".build/debug/segtune")]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
-    }
-
-    private struct Run { var status: Int32; var stdout: String; var stderr: String }
+    private typealias Run = SegtuneBinary.Run
 
     private func segtune(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Drain stderr on another thread while reading stdout, so neither pipe can fill and block the child.
-        nonisolated(unsafe) var stderr = Data()
-        let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { stderr = err.fileHandleForReading.readDataToEndOfFile(); drained.signal() }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+        try SegtuneBinary.run(arguments)
     }
 
     private func objects(_ text: String) throws -> [[String: Any]] {

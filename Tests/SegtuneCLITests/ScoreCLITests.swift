@@ -4,37 +4,14 @@ import Testing
 
 /// `segtune score` run as a user runs it: the built binary on PNG files written here.
 private enum ScoreCLI {
-    struct Run { let status: Int32; let stdout: String; let stderr: String }
-
-    /// The segtune binary next to the test bundle in the build products folder.
-    static let binary: URL = {
-        let products = Bundle.main.executableURL!.deletingLastPathComponent()
-        let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("segtune") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }()
+    typealias Run = SegtuneBinary.Run
 
     static func run(_ arguments: [String], in folder: URL) throws -> Run {
-        #expect(FileManager.default.isExecutableFile(atPath: binary.path), "build segtune first: \(binary.path)")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        // Files, not pipes: a full pipe would block the child before we read it.
-        let out = folder.appendingPathComponent(".stdout"), err = folder.appendingPathComponent(".stderr")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus,
-                   stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
+        try SegtuneBinary.run(arguments, in: folder)
     }
 
     static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-score-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try SegtuneBinary.temporaryFolder("segtune-score")
     }
 
     /// A w×h PNG with `value` inside the rectangle [x0, x1) × [y0, y1), 0 elsewhere.

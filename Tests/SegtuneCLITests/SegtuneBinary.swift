@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// The built `segtune` binary, run as a user runs it.
+enum SegtuneBinary {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Beside the test bundle in the build products folder (SwiftPM builds it for the tests).
+    static let url: URL = {
+        let products = Bundle.main.bundleURL
+        let candidates = [products.appendingPathComponent("segtune"),
+                          products.deletingLastPathComponent().appendingPathComponent("segtune"),
+                          repositoryRoot.appendingPathComponent(".build/debug/segtune")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
+    }()
+
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs segtune with `arguments` in `folder` (default: the repository root).
+    static func run(_ arguments: [String], in folder: URL? = nil) throws -> Run {
+        #expect(FileManager.default.isExecutableFile(atPath: url.path), "build segtune first: \(url.path)")
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.currentDirectoryURL = folder ?? repositoryRoot
+        // Files, not pipes: a full pipe would block the child before we read it.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let out = scratch.appendingPathComponent("stdout"), err = scratch.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus,
+                   stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+
+    /// A new empty folder under the temporary directory.
+    static func temporaryFolder(_ prefix: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
