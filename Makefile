@@ -12,7 +12,8 @@ release: setup
 	$(SWIFT) build -c release --product segtune
 
 demo: release
-	$(RELEASE_BIN) inspect $(DEMO)
+	$(RELEASE_BIN) inspect $(DEMO) | tail -n 3
+	SEGTUNE=$(RELEASE_BIN) scripts/demo
 
 test: setup
 	$(SWIFT) test
