@@ -9,7 +9,10 @@ struct Predict: ParsableCommand {
         abstract: "Predict a mask for each image from a box and/or points (zero-shot).",
         discussion: """
             Writes OUT/<image stem>.png: an 8-bit mask (0 background, 255 foreground) at the
-            input image's size. Box and point coordinates are in input-image pixels.
+            input image's size; for a volume (NIfTI, multi-frame DICOM, a DICOM series
+            folder) one OUT/<case>/<slice>.png per slice, the same prompt on every slice.
+            Box and point coordinates are in input-image pixels. DICOM and NIfTI values
+            go through --window first.
             A file that cannot be read is reported (segtune: FILE: reason) and skipped;
             the exit status is then non-zero.
               segtune predict --box 40,60,180,200 scan.png -o out/
@@ -27,7 +30,7 @@ struct Predict: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Output folder.")
     var output: String
 
-    @Argument(help: "Images (PNG, JPEG).")
+    @Argument(help: "Images: PNG, JPEG, DICOM, NIfTI (.nii, .nii.gz), or a DICOM series folder.")
     var images: [String]
 
     func validate() throws {
@@ -37,9 +40,11 @@ struct Predict: ParsableCommand {
         if images.isEmpty { throw ValidationError("give at least one image") }
         if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         _ = try ModelPreset.named(modelOptions.model)
+        do { _ = try Window(parsing: windowOptions.window) } catch { throw ValidationError(error.description) }
     }
 
     func run() throws {
+        let window = try Window(parsing: windowOptions.window)
         if let t = modelOptions.threads { Threads.count = t }
         let segmenter = try loadSegmenter(modelOptions)
         let boxPrompt = try box.map(parseBox)
@@ -51,18 +56,26 @@ struct Predict: ParsableCommand {
         for path in images {
             let url = URL(fileURLWithPath: path)
             do {
-                let image = try readImage(url)
-                if let b = boxPrompt, b.x0 >= Float(image.width) || b.y0 >= Float(image.height) || b.x1 < 0 || b.y1 < 0 {
-                    throw InputError(file: path, reason: "the box lies outside the \(image.width)×\(image.height) image")
+                let slices = windowed(try readImages(at: url), window)
+                let stem = caseName(url)
+                var destination = outDir
+                if slices.count > 1 {
+                    destination = outDir.appendingPathComponent(stem)
+                    try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
                 }
-                let channels = image.channels >= 3 ? 3 : 1
-                let pixels = image.channels == channels ? image.pixels
-                    : (0..<(image.width * image.height)).flatMap { p in (0..<channels).map { image.pixels[p * image.channels + $0] } }
-                let mask = segmenter.predict(pixels: pixels, width: image.width, height: image.height, channels: channels,
-                                             box: boxPrompt, points: pointPrompts)
-                let stem = url.deletingPathExtension().lastPathComponent
-                try writeGrayPNG(mask.map { $0 == 0 ? 0 : 255 }, width: image.width, height: image.height,
-                                 to: outDir.appendingPathComponent(stem + ".png"))
+                for (index, image) in slices.enumerated() {
+                    if let b = boxPrompt, b.x0 >= Float(image.width) || b.y0 >= Float(image.height) || b.x1 < 0 || b.y1 < 0 {
+                        throw InputError(file: path, reason: "the box lies outside the \(image.width)×\(image.height) image")
+                    }
+                    let channels = image.channels >= 3 ? 3 : 1
+                    let pixels = image.channels == channels ? image.pixels
+                        : (0..<(image.width * image.height)).flatMap { p in (0..<channels).map { image.pixels[p * image.channels + $0] } }
+                    let mask = segmenter.predict(pixels: pixels, width: image.width, height: image.height, channels: channels,
+                                                 box: boxPrompt, points: pointPrompts)
+                    let name = slices.count > 1 ? String(format: "%04d.png", index) : stem + ".png"
+                    try writeGrayPNG(mask.map { $0 == 0 ? 0 : 255 }, width: image.width, height: image.height,
+                                     to: destination.appendingPathComponent(name))
+                }
             } catch {
                 failures += 1
                 FileHandle.standardError.write(Data("segtune: \(describe(error, path))\n".utf8))
@@ -72,13 +85,14 @@ struct Predict: ParsableCommand {
     }
 }
 
-/// The image at `url`, by extension (DICOM and NIfTI come with the ingestion readers).
-func readImage(_ url: URL) throws -> Image {
-    switch url.pathExtension.lowercased() {
-    case "png": return try readPNG(at: url)
-    case "jpg", "jpeg": return try readJPEG(at: url)
-    default: throw InputError(file: url.path, reason: "unsupported image type (PNG or JPEG expected)")
+/// The file or folder name without its image extensions (`ct.nii.gz` → `ct`).
+func caseName(_ url: URL) -> String {
+    var name = url.lastPathComponent
+    for ext in [".nii.gz", ".nii", ".png", ".jpg", ".jpeg", ".dcm"] where name.lowercased().hasSuffix(ext) {
+        name = String(name.dropLast(ext.count))
+        break
     }
+    return name
 }
 
 /// "file: reason" for any error, naming the file when the error does not.
