@@ -139,6 +139,8 @@ struct TinyViTBlock {
     let attn: WindowAttention
     let localConv: Conv2dBN
     let mlpNorm: LayerNorm, fc1: Linear, fc2: Linear
+    /// The same MLP weights for the tiled kernel (Tensors/FusedMLP.swift).
+    let mlp: MLPWeights
     let window: Int
 
     init(_ s: Scope, dim: Int, heads: Int, window: Int, mlpRatio: Int, localConvSize: Int) {
@@ -148,6 +150,8 @@ struct TinyViTBlock {
         mlpNorm = LayerNorm(s["mlp"]["norm"], dim, eps: 1e-5)
         fc1 = Linear(s["mlp"]["fc1"], dim, dim * mlpRatio)
         fc2 = Linear(s["mlp"]["fc2"], dim * mlpRatio, dim)
+        mlp = MLPWeights(normWeight: mlpNorm.weight, normBias: mlpNorm.bias, normEps: mlpNorm.eps,
+                         fc1: fc1.weight, fc1Bias: fc1.bias!, fc2: fc2.weight, fc2Bias: fc2.bias!)
     }
 
     /// x (1, H, W, C) → (1, H, W, C).
@@ -163,10 +167,7 @@ struct TinyViTBlock {
         }
         attended.add(x)
         let y = localConv(attended)
-        let hidden = fc1(mlpNorm(y)); hidden.geluInPlace()
-        let out = fc2(hidden)
-        out.add(y)
-        return out
+        return residualMLPForward(y, mlp)   // y + fc2(GELU(fc1(mlp.norm(y))))
     }
 }
 

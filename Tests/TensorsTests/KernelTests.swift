@@ -265,3 +265,19 @@ import Testing
         #expect(r.values == [12, 11, 10, 13, 12, 11, 14, 13, 12])
     }
 }
+
+extension FusionTests {
+    /// The tiled MLP equals LayerNorm → Linear → GELU → Linear → + x run on whole tensors.
+    @Test(arguments: [1, 4, 128])
+    func residualMLPMatchesUnfusedComposition(tileTokens: Int) {
+        var rng = SeededRandom(13)
+        let (tokens, c, hidden) = (37, 12, 48)
+        let x = rng.tensor([1, tokens, c], scale: 2)
+        let p = MLPWeights(normWeight: rng.tensor([c]), normBias: rng.tensor([c]), normEps: 1e-5,
+                           fc1: rng.tensor([hidden, c], scale: 0.5), fc1Bias: rng.tensor([hidden]),
+                           fc2: rng.tensor([c, hidden], scale: 0.3), fc2Bias: rng.tensor([c]))
+        let h = linear(layerNorm(x, weight: p.normWeight, bias: p.normBias, eps: 1e-5), weight: p.fc1, bias: p.fc1Bias).gelu()
+        let expected = linear(h, weight: p.fc2, bias: p.fc2Bias) + x
+        #expect(maxAbsDiff(residualMLPForward(x, p, tileTokens: tileTokens).values, expected.values) < 1e-5)
+    }
+}
