@@ -69,3 +69,28 @@ import Testing
         }
     }
 }
+
+/// Training feeds the decoder a batch of prompt sets: each item must come out as if decoded alone.
+@Suite(.enabled(if: hasRealCheckpoint, "needs models/lite_medsam.pth (scripts/setup)"))
+struct DecoderBatchTests {
+    @Test func batchedDecodeEqualsDecodingEachItem() throws {
+        let segmenter = try #require(realSegmenter)
+        let embedding = try ParityFixtures.tensors("litemedsam-encoder.safetensors")["image_embedding"]!
+            .permuted([0, 2, 3, 1]).reshaped([64, 64, 256])
+        let prompts = segmenter.model.promptEncoder
+        let a = prompts.sparseEmbeddings(points: [], box: BoxPrompt(x0: 40, y0: 50, x1: 200, y1: 180))
+        let b = prompts.sparseEmbeddings(points: [], box: BoxPrompt(x0: 10, y0: 100, x1: 120, y1: 250))
+        let batch = Tensor(shape: [2, 2, 256], values: a.values + b.values)
+        let dense = prompts.denseEmbedding()
+        let both = segmenter.decode(imageEmbedding: embedding, sparse: batch, dense: dense)
+        let alone = [a, b].map { segmenter.decode(imageEmbedding: embedding, sparse: $0, dense: dense) }
+        #expect(both.masks.shape == [2, 1, 256, 256])
+        let hw = 256 * 256
+        for i in 0..<2 {
+            let mine = Array(both.masks.values[(i * hw)..<((i + 1) * hw)])
+            #expect(maxAbsDifference(Tensor(shape: [hw], values: mine), alone[i].masks.reshaped([hw])) < 1e-4)
+            #expect(abs(both.iouPredictions.data[i] - alone[i].iouPredictions.data[0]) < 1e-5)
+        }
+        #expect(maxAbsDifference(alone[0].masks, alone[1].masks) > 1, "the two prompts give different masks")
+    }
+}
