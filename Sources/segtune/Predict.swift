@@ -8,13 +8,15 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict a mask for each image from a box and/or points (zero-shot).",
         discussion: """
-            Writes OUT/<image stem>.png: an 8-bit mask (0 background, 255 foreground) at the
-            input image's size; for a volume (NIfTI, multi-frame DICOM, a DICOM series
-            folder) one OUT/<case>/<slice>.png per slice, the same prompt on every slice.
-            Box and point coordinates are in input-image pixels. DICOM and NIfTI values
+            Writes OUT/<image stem>.png: an 8-bit mask (0 background, 255 foreground) at the \
+            input image's size; for a volume (NIfTI, multi-frame DICOM, a DICOM series \
+            folder) one OUT/<case>/<slice>.png per slice, the same prompt on every slice. \
+            Box and point coordinates are in input-image pixels. DICOM and NIfTI values \
             go through --window first.
-            A file that cannot be read is reported (segtune: FILE: reason) and skipped;
+
+            A file that cannot be read is reported (segtune: FILE: reason) and skipped; \
             the exit status is then non-zero.
+
               segtune predict --box 40,60,180,200 scan.png -o out/
             """)
 
