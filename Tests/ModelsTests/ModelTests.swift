@@ -94,3 +94,19 @@ struct DecoderBatchTests {
         #expect(maxAbsDifference(alone[0].masks, alone[1].masks) > 1, "the two prompts give different masks")
     }
 }
+
+/// Degenerate image shapes still give a mask of the input's size.
+@Suite(.enabled(if: hasRealCheckpoint, "needs models/lite_medsam.pth (scripts/setup)"))
+struct SegmenterShapeTests {
+    @Test func thinStripPredictsAtItsOwnSize() throws {
+        let segmenter = try #require(realSegmenter)
+        // 600×1 scales to 256×0.43: the resized image must keep one row.
+        let pixels = (0..<600).map { Float($0 % 37) }
+        let image = segmenter.prepare(pixels: pixels, width: 600, height: 1, channels: 1)
+        #expect((image.resizedWidth, image.resizedHeight) == (256, 1))
+        let mask = segmenter.predict(pixels: pixels, width: 600, height: 1, channels: 1,
+                                     box: BoxPrompt(x0: 100, y0: 0, x1: 300, y1: 1))
+        #expect(mask.count == 600)
+        #expect(mask.allSatisfy { $0 == 0 || $0 == 1 })
+    }
+}
