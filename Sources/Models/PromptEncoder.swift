@@ -75,6 +75,7 @@ public struct PromptEncoder {
     /// Sparse embeddings (1, K, 256) for points and/or a box, in upstream's order:
     /// points first (plus one padding point when there is no box), then the box corners.
     public func sparseEmbeddings(points: [PointPrompt], box: BoxPrompt?) -> Tensor {
+        precondition(points.allSatisfy { $0.label == 0 || $0.label == 1 }, "point labels are 0 (background) or 1 (foreground)")
         var rows: [(x: Float, y: Float, label: Int)] = points.map { ($0.x, $0.y, $0.label) }
         if !points.isEmpty && box == nil { rows.append((0, 0, -1)) }   // _embed_points(pad=True)
         if let box { rows += [(box.x0, box.y0, 2), (box.x1, box.y1, 3)] }

@@ -47,7 +47,8 @@ public final class Segmenter: @unchecked Sendable {
                      "prepare: \(pixels.count) values for \(width)×\(height)×\(channels)")
         let s = inputSize
         let scale = Float(s) / Float(max(width, height))
-        let newW = Int(Float(width) * scale + 0.5), newH = Int(Float(height) * scale + 0.5)
+        // At least one row/column: a 3000×1 strip would otherwise round to zero rows.
+        let newW = max(1, Int(Float(width) * scale + 0.5)), newH = max(1, Int(Float(height) * scale + 0.5))
         let planes = Tensor(shape: [height, width, channels], values: pixels).permuted([2, 0, 1])
         let resized = (newW == width && newH == height) ? planes : resizeBilinear(planes, height: newH, width: newW)
         var lo = Float.infinity, hi = -Float.infinity

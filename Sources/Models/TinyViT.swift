@@ -139,6 +139,10 @@ struct TinyViTBlock {
     let attn: WindowAttention
     let localConv: Conv2dBN
     let mlpNorm: LayerNorm, fc1: Linear, fc2: Linear
+    /// The same MLP weights for the tiled kernel (Tensors/FusedMLP.swift).
+    let mlp: MLPWeights
+    /// The attention weights for the fused row-of-windows kernel (Tensors/WindowAttention.swift).
+    let fusedAttention: WindowAttentionWeights
     let window: Int
 
     init(_ s: Scope, dim: Int, heads: Int, window: Int, mlpRatio: Int, localConvSize: Int) {
@@ -148,25 +152,34 @@ struct TinyViTBlock {
         mlpNorm = LayerNorm(s["mlp"]["norm"], dim, eps: 1e-5)
         fc1 = Linear(s["mlp"]["fc1"], dim, dim * mlpRatio)
         fc2 = Linear(s["mlp"]["fc2"], dim * mlpRatio, dim)
+        fusedAttention = WindowAttentionWeights(
+            normWeight: attn.norm.weight, normBias: attn.norm.bias, normEps: attn.norm.eps,
+            qkv: attn.qkv.weight, qkvBias: attn.qkv.bias!, proj: attn.proj.weight, projBias: attn.proj.bias!,
+            bias: attn.bias, heads: heads, partStride: dim / heads, headStride: 3 * dim / heads)
+        mlp = MLPWeights(normWeight: mlpNorm.weight, normBias: mlpNorm.bias, normEps: mlpNorm.eps,
+                         fc1: fc1.weight, fc1Bias: fc1.bias!, fc2: fc2.weight, fc2Bias: fc2.bias!)
     }
 
     /// x (1, H, W, C) → (1, H, W, C).
     func callAsFunction(_ x: Tensor) -> Tensor {
+        // Pads bottom/right with zeros before the attention's own LayerNorm, as upstream
+        // does; a grid that is exactly one window needs no padding, the same computation.
+        let attended = x.shape[0] == 1 ? residualWindowAttentionForward(x, fusedAttention, window: window) : unfusedAttention(x)
+        let y = localConv(attended)
+        return residualMLPForward(y, mlp)   // y + fc2(GELU(fc1(mlp.norm(y))))
+    }
+
+    /// x + windowed attention, op by op (batches, and the reference for the fused kernel).
+    func unfusedAttention(_ x: Tensor) -> Tensor {
         let (h, w) = (x.shape[1], x.shape[2])
         let attended: Tensor
         if h == window && w == window {
             attended = attn(x.reshaped([x.shape[0], h * w, x.shape[3]])).reshaped(x.shape)
         } else {
-            // Pads bottom/right with zeros before the attention's own LayerNorm, as upstream does.
-            let windows = windowPartition(x, window: window)
-            attended = windowUnpartition(attn(windows), window: window, height: h, width: w)
+            attended = windowUnpartition(attn(windowPartition(x, window: window)), window: window, height: h, width: w)
         }
         attended.add(x)
-        let y = localConv(attended)
-        let hidden = fc1(mlpNorm(y)); hidden.geluInPlace()
-        let out = fc2(hidden)
-        out.add(y)
-        return out
+        return attended
     }
 }
 

@@ -8,6 +8,8 @@ import CBLAS
 /// One owner of parallelism at a time (DESIGN "Engine rules"): either BLAS runs
 /// its own threads (a big GEMM called from serial code), or `parallelFor` splits
 /// work over our threads and BLAS is single-threaded inside it. Never both.
+/// Kernels expect one caller at a time (the BLAS thread count is process-wide);
+/// concurrent callers stay correct but may oversubscribe the cores.
 public enum Threads {
     nonisolated(unsafe) private static var configured: Int = {
         let env = ProcessInfo.processInfo.environment["SEGTUNE_THREADS"].flatMap { Int($0) }

@@ -7,10 +7,10 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the model on this machine: encoder, prompt encoder + decoder, and a whole predict.",
         discussion: """
-            Times the image encoder, the prompt encoder + mask decoder (one box), and a whole
-            prediction of one synthetic 512×512 image (preprocess, encode, decode, resize back),
-            each after a warm-up: median, min and max over --runs, GFLOP/s, and peak resident
-            memory. Build with -c release for meaningful numbers.
+            Times the image encoder, the prompt encoder + mask decoder (one box), and a whole \
+            prediction of one synthetic 512×512 image (preprocess, encode, decode, resize back), \
+            each after a warm-up: median, min and max over --runs, GFLOP/s, the encoder's time \
+            per stage, and peak resident memory. Build with -c release for meaningful numbers.
             """)
 
     @OptionGroup var modelOptions: ModelOptions

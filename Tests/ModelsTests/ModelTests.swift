@@ -69,3 +69,44 @@ import Testing
         }
     }
 }
+
+/// Training feeds the decoder a batch of prompt sets: each item must come out as if decoded alone.
+@Suite(.enabled(if: hasRealCheckpoint, "needs models/lite_medsam.pth (scripts/setup)"))
+struct DecoderBatchTests {
+    @Test func batchedDecodeEqualsDecodingEachItem() throws {
+        let segmenter = try #require(realSegmenter)
+        let embedding = try ParityFixtures.tensors("litemedsam-encoder.safetensors")["image_embedding"]!
+            .permuted([0, 2, 3, 1]).reshaped([64, 64, 256])
+        let prompts = segmenter.model.promptEncoder
+        let a = prompts.sparseEmbeddings(points: [], box: BoxPrompt(x0: 40, y0: 50, x1: 200, y1: 180))
+        let b = prompts.sparseEmbeddings(points: [], box: BoxPrompt(x0: 10, y0: 100, x1: 120, y1: 250))
+        let batch = Tensor(shape: [2, 2, 256], values: a.values + b.values)
+        let dense = prompts.denseEmbedding()
+        let both = segmenter.decode(imageEmbedding: embedding, sparse: batch, dense: dense)
+        let alone = [a, b].map { segmenter.decode(imageEmbedding: embedding, sparse: $0, dense: dense) }
+        #expect(both.masks.shape == [2, 1, 256, 256])
+        let hw = 256 * 256
+        for i in 0..<2 {
+            let mine = Array(both.masks.values[(i * hw)..<((i + 1) * hw)])
+            #expect(maxAbsDifference(Tensor(shape: [hw], values: mine), alone[i].masks.reshaped([hw])) < 1e-4)
+            #expect(abs(both.iouPredictions.data[i] - alone[i].iouPredictions.data[0]) < 1e-5)
+        }
+        #expect(maxAbsDifference(alone[0].masks, alone[1].masks) > 1, "the two prompts give different masks")
+    }
+}
+
+/// Degenerate image shapes still give a mask of the input's size.
+@Suite(.enabled(if: hasRealCheckpoint, "needs models/lite_medsam.pth (scripts/setup)"))
+struct SegmenterShapeTests {
+    @Test func thinStripPredictsAtItsOwnSize() throws {
+        let segmenter = try #require(realSegmenter)
+        // 600×1 scales to 256×0.43: the resized image must keep one row.
+        let pixels = (0..<600).map { Float($0 % 37) }
+        let image = segmenter.prepare(pixels: pixels, width: 600, height: 1, channels: 1)
+        #expect((image.resizedWidth, image.resizedHeight) == (256, 1))
+        let mask = segmenter.predict(pixels: pixels, width: 600, height: 1, channels: 1,
+                                     box: BoxPrompt(x0: 100, y0: 0, x1: 300, y1: 1))
+        #expect(mask.count == 600)
+        #expect(mask.allSatisfy { $0 == 0 || $0 == 1 })
+    }
+}

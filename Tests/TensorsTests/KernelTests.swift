@@ -265,3 +265,42 @@ import Testing
         #expect(r.values == [12, 11, 10, 13, 12, 11, 14, 13, 12])
     }
 }
+
+extension FusionTests {
+    /// The tiled MLP equals LayerNorm → Linear → GELU → Linear → + x run on whole tensors.
+    @Test(arguments: [1, 4, 128])
+    func residualMLPMatchesUnfusedComposition(tileTokens: Int) {
+        var rng = SeededRandom(13)
+        let (tokens, c, hidden) = (37, 12, 48)
+        let x = rng.tensor([1, tokens, c], scale: 2)
+        let p = MLPWeights(normWeight: rng.tensor([c]), normBias: rng.tensor([c]), normEps: 1e-5,
+                           fc1: rng.tensor([hidden, c], scale: 0.5), fc1Bias: rng.tensor([hidden]),
+                           fc2: rng.tensor([c, hidden], scale: 0.3), fc2Bias: rng.tensor([c]))
+        let h = linear(layerNorm(x, weight: p.normWeight, bias: p.normBias, eps: 1e-5), weight: p.fc1, bias: p.fc1Bias).gelu()
+        let expected = linear(h, weight: p.fc2, bias: p.fc2Bias) + x
+        #expect(maxAbsDiff(residualMLPForward(x, p, tileTokens: tileTokens).values, expected.values) < 1e-5)
+    }
+}
+
+extension FusionTests {
+    /// The row-of-windows kernel equals partition → LayerNorm → qkv → biased attention → proj →
+    /// unpartition → + x on whole tensors, with padding (7×5 in windows of 3) and TinyViT's qkv layout.
+    @Test func residualWindowAttentionMatchesUnfusedComposition() {
+        var rng = SeededRandom(14)
+        let (h, w, c, heads, win) = (7, 5, 8, 2, 3)
+        let d = c / heads, n = win * win
+        let x = rng.tensor([1, h, w, c])
+        let p = WindowAttentionWeights(normWeight: rng.tensor([c]), normBias: rng.tensor([c]), normEps: 1e-5,
+                                       qkv: rng.tensor([3 * c, c], scale: 0.5), qkvBias: rng.tensor([3 * c]),
+                                       proj: rng.tensor([c, c], scale: 0.5), projBias: rng.tensor([c]),
+                                       bias: rng.tensor([heads, n, n]), heads: heads, partStride: d, headStride: 3 * d)
+        let windows = windowPartition(x, window: win)
+        let qkv = linear(layerNorm(windows, weight: p.normWeight, bias: p.normBias, eps: 1e-5), weight: p.qkv, bias: p.qkvBias)
+        let att = Tensor(zeros: windows.shape)
+        func view(_ part: Int) -> HeadView { HeadView(qkv, offset: part * d, sequenceStride: n * 3 * c, rowStride: 3 * c, headStride: 3 * d) }
+        attentionForward(q: view(0), k: view(1), v: view(2), out: HeadView(att, sequenceStride: n * c, rowStride: c, headStride: d),
+                         shape: AttentionShape(sequences: windows.shape[0], heads: heads, queries: n, keys: n, headDim: d), bias: p.bias!.ptr)
+        let expected = windowUnpartition(linear(att, weight: p.proj, bias: p.projBias), window: win, height: h, width: w) + x
+        #expect(maxAbsDiff(residualWindowAttentionForward(x, p, window: win).values, expected.values) < 1e-5)
+    }
+}
