@@ -34,6 +34,11 @@ public struct TuningExample: @unchecked Sendable {
     public var mask: Mask
     /// The reference mask's bounding box in image pixels (for `--with-box`); nil if empty.
     public var box: BoxPrompt?
+
+    public init(name: String, caseName: String, embedding: Tensor, geometry: PreparedImage, target: Tensor, mask: Mask, box: BoxPrompt?) {
+        (self.name, self.caseName, self.embedding, self.geometry) = (name, caseName, embedding, geometry)
+        (self.target, self.mask, self.box) = (target, mask, box)
+    }
 }
 
 /// Trains a task's prompts through the frozen mask decoder (decoder mode).

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Models
 import Tensors
+import Tuning
+import Imaging
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,6 +65,14 @@ struct Bench: ParsableCommand {
         let predict = measure(runs) {
             _ = segmenter.predict(pixels: pixels, width: side, height: side, channels: 1, box: box)
         }
+        // One decoder-mode training step (4 tokens): taped decoder forward, Dice + BCE,
+        // backward to the tokens, AdamW — what `fit` repeats per example.
+        let tuner = PromptTuner(segmenter: segmenter, settings: FitSettings())
+        let mask = Mask(width: side, height: side, voxels: pixels.map { $0 > 150 ? 1 : 0 })
+        let example = TuningExample(name: "bench", caseName: "bench", embedding: embedding, geometry: image,
+                                    target: paddedTarget(mask, geometry: image, size: lowResolutionSize(segmenter)),
+                                    mask: mask, box: nil)
+        let decoderStep = measure(runs) { tuner.step([example], rate: 3e-3) }
         let encoderGF = segmenter.model.imageEncoder.forwardFLOPs / 1e9
         let decoderGF = segmenter.model.maskDecoder.forwardFLOPs(sparseTokens: 2) / 1e9
         let rssMB = peakResidentMegabytes()
@@ -70,7 +80,8 @@ struct Bench: ParsableCommand {
         print("model \(segmenter.model.preset.name), \(Threads.count) thread(s), \(runs) runs after a warm-up; checkpoint loaded in \(format(loadMs)) ms")
         print("part                     median ms    min ms    max ms   GFLOP  GFLOP/s")
         for (name, t, gf) in [("encoder", encoder, encoderGF), ("prompt encoder + decoder", decoder, decoderGF),
-                              ("predict 512×512", predict, encoderGF + decoderGF)] {
+                              ("predict 512×512", predict, encoderGF + decoderGF),
+                              ("decoder training step", decoderStep, .nan)] {
             print(name.padding(toLength: 24, withPad: " ", startingAt: 0),
                   pad(format(t.median), 10), pad(format(t.min), 9), pad(format(t.max), 9),
                   pad(String(format: "%.2f", gf), 7), pad(String(format: "%.1f", gf / t.median * 1e3), 8))
@@ -86,6 +97,7 @@ struct Bench: ParsableCommand {
                 "encoder_ms": encoder.median, "encoder_min_ms": encoder.min, "encoder_max_ms": encoder.max,
                 "decoder_ms": decoder.median, "decoder_min_ms": decoder.min, "decoder_max_ms": decoder.max,
                 "predict_ms": predict.median, "predict_min_ms": predict.min, "predict_max_ms": predict.max,
+                "decoder_step_ms": decoderStep.median, "decoder_step_min_ms": decoderStep.min, "decoder_step_max_ms": decoderStep.max,
                 "encoder_gflop": encoderGF, "decoder_gflop": decoderGF,
                 "encoder_gflops_per_s": encoderGF / encoder.median * 1e3, "peak_rss_mb": rssMB,
             ]

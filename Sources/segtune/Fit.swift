@@ -9,26 +9,26 @@ struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Learn a task's prompts from scans and reference masks (the model stays frozen).",
         discussion: """
-            SCANS is a dataset folder: images/<case>.(png|jpg|dcm|nii|nii.gz) or images/<case>/
-            (a DICOM series) with masks/<case>.(png|nii|nii.gz) or masks/<case>/<slice>.png;
+            SCANS is a dataset folder: images/<case>.(png|jpg|dcm|nii|nii.gz) or images/<case>/ \
+            (a DICOM series) with masks/<case>.(png|nii|nii.gz) or masks/<case>/<slice>.png; \
             or nnU-Net's imagesTr/<case>_0000.nii.gz with labelsTr/<case>.nii.gz.
 
-            Writes <tasks-dir>/<task>/prompts.safetensors (the learned prompts, kilobytes) and
-            task.json (base model and its SHA-256, window, prompt layout, training settings,
-            per-epoch history, best validation Dice/IoU). Cases, not slices, are split into
-            training and validation, so no patient is on both sides. The prompts of the epoch
+            Writes <tasks-dir>/<task>/prompts.safetensors (the learned prompts, kilobytes) and \
+            task.json (base model and its SHA-256, window, prompt layout, training settings, \
+            per-epoch history, best validation Dice/IoU). Cases, not slices, are split into \
+            training and validation, so no patient is on both sides. The prompts of the epoch \
             with the best validation Dice are kept.
 
-            Decoder mode (the default) encodes every image (and augmented variant) once and
+            Decoder mode (the default) encodes every image (and augmented variant) once and \
             caches the embedding in --cache-dir; a second fit on the same scans runs no encoder.
 
-            Dense prompts: `none` (default) keeps the model's own no-mask embedding; `global`
-            learns one 256-vector for the whole grid; `spatial` learns a 256×64×64 map, which
-            memorises where the structure sat in the training images: measured with the PyTorch
-            reference on MRI (fit on axial slices, scored on coronal ones), 4 tokens alone reached
+            Dense prompts: `none` (default) keeps the model's own no-mask embedding; `global` \
+            learns one 256-vector for the whole grid; `spatial` learns a 256×64×64 map, which \
+            memorises where the structure sat in the training images: measured with the PyTorch \
+            reference on MRI (fit on axial slices, scored on coronal ones), 4 tokens alone reached \
             Dice 0.78, 4 tokens + a spatial map only 0.64, below the untuned model's 0.67.
 
-            Ctrl-C stops after the current step and keeps the best prompts so far; --resume
+            Ctrl-C stops after the current step and keeps the best prompts so far; --resume \
             continues an interrupted or finished run for the remaining epochs.
             """)
 

@@ -9,15 +9,15 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write mask PNGs: with a trained task (no prompt needed), or zero-shot from a box and/or points.",
         discussion: """
-            INPUT: image files (PNG, JPEG, DICOM, NIfTI), DICOM series folders, folders of such files,
-            or dataset folders (their images/). A 2-D image gives OUT/<stem>.png; a volume (DICOM
-            series, multi-frame DICOM, NIfTI) gives OUT/<case>/<slice>.png, slice = the Instance
-            Number (or the 1-based slice index) zero-padded to 4. Masks are 8-bit, 0 background and
-            255 foreground, at the input's size. With several --task, each writes to OUT/<task>/,
+            INPUT: image files (PNG, JPEG, DICOM, NIfTI), DICOM series folders, folders of such files, \
+            or dataset folders (their images/). A 2-D image gives OUT/<stem>.png; a volume (DICOM \
+            series, multi-frame DICOM, NIfTI) gives OUT/<case>/<slice>.png, slice = the Instance \
+            Number (or the 1-based slice index) zero-padded to 4. Masks are 8-bit, 0 background and \
+            255 foreground, at the input's size. With several --task, each writes to OUT/<task>/, \
             and all tasks share one encoder pass per image (per window).
 
-            Images are windowed as the task was trained (its task.json), unless --window is given.
-            A file that cannot be read is reported (segtune: FILE: reason) and skipped; the exit
+            Images are windowed as the task was trained (its task.json), unless --window is given. \
+            A file that cannot be read is reported (segtune: FILE: reason) and skipped; the exit \
             status is then non-zero. Outputs are written atomically.
               segtune predict --task liver scans/images -o out/
               segtune predict --box 40,60,180,200 scan.png -o out/
