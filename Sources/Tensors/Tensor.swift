@@ -39,8 +39,8 @@ public final class Tensor: @unchecked Sendable {
     /// A tensor holding a copy of `values`, which must have `shape`'s element count.
     public convenience init(shape: [Int], values: [Float]) {
         precondition(values.count == Tensor.elementCount(shape), "values do not fill shape \(shape)")
-        self.init(zeros: shape)
-        _ = values.withUnsafeBufferPointer { data.baseAddress!.update(from: $0.baseAddress!, count: values.count) }
+        self.init(uninitialized: shape)
+        _ = data.initialize(from: values)
     }
 
     /// A tensor over memory that `owner` keeps alive (no copy).
