@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 /// Where a task's prompts live: `decoder` (the default: prompts in the mask
 /// decoder only, image embeddings cached) or `deep` (also visual prompt tokens
@@ -118,18 +119,11 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         do {
             manifest = try JSONDecoder().decode(TaskManifest.self, from: data)
         } catch {
-            throw TaskFileError(file: url.path, reason: "not a segtune task file (\(error))")
+            throw InputError(file: url.path, reason: "not a segtune task file (\(error))")
         }
         guard manifest.format <= currentFormat else {
-            throw TaskFileError(file: url.path, reason: "task format \(manifest.format) is newer than this segtune understands (\(currentFormat))")
+            throw InputError(file: url.path, reason: "task format \(manifest.format) is newer than this segtune understands (\(currentFormat))")
         }
         return manifest
     }
-}
-
-/// A task file that cannot be used: which file, and why.
-public struct TaskFileError: Error, CustomStringConvertible, Sendable {
-    public let file: String
-    public let reason: String
-    public var description: String { "\(file): \(reason)" }
 }

@@ -14,13 +14,13 @@ public struct TaskPredictor {
     public init(_ name: String, store: TaskStore, segmenter: Segmenter, modelDigest: String) throws {
         let manifest = try store.loadManifest(name)
         guard manifest.baseModel.sha256 == modelDigest else {
-            throw TaskFileError(file: store.folder(name).path, reason: """
+            throw InputError(file: store.folder(name).path, reason: """
                 task '\(name)' was trained on base model \(manifest.baseModel.name) with SHA-256 \
                 \(manifest.baseModel.sha256.prefix(16))…, not on this checkpoint (\(modelDigest.prefix(16))…)
                 """)
         }
         guard manifest.prompts.mode == .decoder else {
-            throw TaskFileError(file: store.folder(name).path, reason: "task mode '\(manifest.prompts.mode.rawValue)' is not supported by this segtune")
+            throw InputError(file: store.folder(name).path, reason: "task mode '\(manifest.prompts.mode.rawValue)' is not supported by this segtune")
         }
         let prompts = try store.loadPrompts(name)
         var settings = FitSettings()
@@ -30,7 +30,7 @@ public struct TaskPredictor {
         let tuner = PromptTuner(segmenter: segmenter, settings: settings)
         for entry in tuner.arena.entries {
             guard let tensor = prompts[entry.name], tensor.shape == entry.shape else {
-                throw TaskFileError(file: store.folder(name).appendingPathComponent("prompts.safetensors").path,
+                throw InputError(file: store.folder(name).appendingPathComponent("prompts.safetensors").path,
                                     reason: "'\(entry.name)' of shape \(entry.shape) is missing or mis-shaped")
             }
             tuner.arena.value(entry.name).data.update(fromContentsOf: tensor.data)

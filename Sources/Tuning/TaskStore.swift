@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Models
 import Tensors
 
@@ -53,7 +54,7 @@ public struct TaskStore: Sendable {
     public func loadManifest(_ name: String) throws -> TaskManifest {
         let manifestURL = manifestURL(name)
         guard FileManager.default.fileExists(atPath: manifestURL.path) else {
-            throw TaskFileError(file: folder(name).path, reason: "no task named '\(name)' here (expected \(manifestURL.lastPathComponent); train it with `segtune fit --task \(name)`)")
+            throw InputError(file: folder(name).path, reason: "no task named '\(name)' here (expected \(manifestURL.lastPathComponent); train it with `segtune fit --task \(name)`)")
         }
         return try TaskManifest.read(from: manifestURL)
     }
@@ -63,7 +64,7 @@ public struct TaskStore: Sendable {
         do {
             return try readSafetensors(at: promptsURL(name))
         } catch let error as CheckpointError {
-            throw TaskFileError(file: error.file, reason: error.reason)
+            throw InputError(file: error.file, reason: error.reason)
         }
     }
 
@@ -75,7 +76,7 @@ public struct TaskStore: Sendable {
         let metadata = try readSafetensorsMetadata(at: url)
         guard let values = tensors["values"], let m = tensors["adam_first_moment"], let v = tensors["adam_second_moment"],
               let step = metadata["adam_step"].flatMap(Int.init), m.count == values.count, v.count == values.count
-        else { throw TaskFileError(file: url.path, reason: "incomplete training state") }
+        else { throw InputError(file: url.path, reason: "incomplete training state") }
         return (values.copy(), AdamW(step: step, firstMoment: m.values, secondMoment: v.values))
     }
 

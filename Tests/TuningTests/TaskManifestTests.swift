@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Testing
 @testable import Tuning
 
@@ -40,5 +41,5 @@ private func sampleManifest() -> TaskManifest {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("garbage-\(UUID()).json")
     defer { try? FileManager.default.removeItem(at: url) }
     try Data("{\"name\": 3}".utf8).write(to: url)
-    #expect(throws: TaskFileError.self) { try TaskManifest.read(from: url) }
+    #expect(throws: InputError.self) { try TaskManifest.read(from: url) }
 }
