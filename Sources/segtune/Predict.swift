@@ -155,88 +155,6 @@ struct Predict: ParsableCommand {
     }
 }
 
-/// One thing to predict: a file or a DICOM series folder, and the name its outputs take.
-struct PredictionInput {
-    var name: String
-    var url: URL
-}
-
-/// Expands the command's arguments: files as they are; dataset folders to their cases'
-/// images; other folders to the image files and subfolders inside, or, holding none,
-/// to the folder itself as one DICOM series.
-func collectInputs(_ paths: [String]) -> (inputs: [PredictionInput], errors: [InputError]) {
-    var inputs: [PredictionInput] = [], errors: [InputError] = []
-    let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "dcm", "nii", "gz"]
-    for path in paths {
-        let url = URL(fileURLWithPath: path)
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
-            errors.append(InputError(file: path, reason: "no such file or folder"))
-            continue
-        }
-        guard isFolder.boolValue else {
-            inputs.append(PredictionInput(name: stem(of: url), url: url))
-            continue
-        }
-        do {
-            if let dataset = try discoverDatasetIfPresent(at: url) {
-                inputs += dataset.cases.map { PredictionInput(name: $0.name, url: $0.image) }
-                continue
-            }
-            let entries = try FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: [.isDirectoryKey])
-                .filter { !$0.lastPathComponent.hasPrefix(".") }
-                .sorted { $0.lastPathComponent < $1.lastPathComponent }
-            let images = entries.filter { imageExtensions.contains($0.pathExtension.lowercased()) && $0.pathExtension.lowercased() != "dcm" }
-            let folders = entries.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }
-            if images.isEmpty && folders.isEmpty {
-                inputs.append(PredictionInput(name: url.lastPathComponent, url: url))  // one DICOM series
-            } else {
-                inputs += (images + folders).map { PredictionInput(name: stem(of: $0), url: $0) }
-            }
-        } catch {
-            errors.append(InputError(file: path, reason: "\(error.localizedDescription)"))
-        }
-    }
-    return (inputs, errors)
-}
-
-/// A file's name without its extension (both of `.nii.gz`).
-func stem(of url: URL) -> String {
-    let name = url.lastPathComponent
-    if name.lowercased().hasSuffix(".nii.gz") { return String(name.dropLast(7)) }
-    return url.pathExtension.isEmpty ? name : url.deletingPathExtension().lastPathComponent
-}
-
-/// Per-slice 2-D masks as one 3-D mask, and back.
-func stackSlices(_ masks: [Mask]) -> Mask {
-    Mask(width: masks[0].width, height: masks[0].height, depth: masks.count, voxels: masks.flatMap(\.voxels))
-}
-
-func splitSlices(_ volume: Mask) -> [Mask] {
-    let n = volume.width * volume.height
-    return (0 ..< volume.depth).map { z in
-        Mask(width: volume.width, height: volume.height, voxels: Array(volume.voxels[z * n ..< (z + 1) * n]))
-    }
-}
-
-/// `--boxes FILE`: rows `image,x0,y0,x1,y1` (a header row is allowed).
-func readBoxTable(_ path: String) throws -> [String: BoxPrompt] {
-    let text: String
-    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-        throw ValidationError("\(path): cannot read (\(error.localizedDescription))")
-    }
-    var table: [String: BoxPrompt] = [:]
-    for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
-        let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        if number == 0, fields.first?.lowercased() == "image" { continue }
-        guard fields.count == 5, !fields[0].isEmpty, let box = try? parseBox(fields[1...].joined(separator: ",")) else {
-            throw ValidationError("\(path):\(number + 1): expected image,x0,y0,x1,y1")
-        }
-        table[fields[0]] = box
-    }
-    return table
-}
-
 /// "file: reason" for any error, naming the file when the error does not.
 func describe(_ error: Error, _ path: String) -> String {
     if let e = error as? InputError { return e.description }
@@ -247,27 +165,4 @@ func describe(_ error: Error, _ path: String) -> String {
 /// The segmenter for --model / --checkpoint.
 func loadSegmenter(_ options: ModelOptions) throws -> Segmenter {
     try loadSegmenterAndPath(options).0
-}
-
-func parseNumbers(_ text: String, _ what: String, counts: Set<Int>) throws -> [Float] {
-    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
-    guard counts.contains(parts.count), parts.allSatisfy({ $0 != nil && $0!.isFinite }) else {
-        throw ValidationError("bad \(what) '\(text)'")
-    }
-    return parts.map { $0! }
-}
-
-func parseBox(_ text: String) throws -> BoxPrompt {
-    let v = try parseNumbers(text, "--box (expected x0,y0,x1,y1)", counts: [4])
-    guard v[0] < v[2], v[1] < v[3] else { throw ValidationError("bad --box '\(text)': needs x0 < x1 and y0 < y1") }
-    return BoxPrompt(x0: v[0], y0: v[1], x1: v[2], y1: v[3])
-}
-
-func parsePoint(_ text: String) throws -> PointPrompt {
-    let v = try parseNumbers(text, "--point (expected x,y[,label])", counts: [2, 3])
-    let label = v.count == 3 ? Int(v[2]) : 1
-    guard label == 0 || label == 1, v.count == 2 || Float(label) == v[2] else {
-        throw ValidationError("bad --point '\(text)': the label is 1 (foreground) or 0 (background)")
-    }
-    return PointPrompt(x: v[0], y: v[1], label: label)
 }
