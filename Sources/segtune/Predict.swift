@@ -143,8 +143,9 @@ struct Predict: ParsableCommand {
         let isVolume = images.count > 1
         let target = isVolume ? folder.appendingPathComponent(input.name) : folder
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        let numbers = sliceNumbers(images)
         for (index, mask) in masks.enumerated() {
-            let stem = isVolume ? String(format: "%04d", images[index].dicom?.instanceNumber ?? index + 1) : input.name
+            let stem = isVolume ? String(format: "%04d", numbers[index]) : input.name
             try writeGrayPNG(mask.voxels.map { $0 == 0 ? 0 : 255 }, width: mask.width, height: mask.height,
                              to: target.appendingPathComponent(stem + ".png"))
             if overlay {
@@ -165,4 +166,11 @@ func describe(_ error: Error, _ path: String) -> String {
 /// The segmenter for --model / --checkpoint.
 func loadSegmenter(_ options: ModelOptions) throws -> Segmenter {
     try loadSegmenterAndPath(options).0
+}
+
+/// Output slice numbers: the DICOM Instance Numbers when every slice has its own
+/// (a series), else 1, 2, 3… (frames of one multi-frame file, NIfTI slices).
+func sliceNumbers(_ images: [Image]) -> [Int] {
+    let instances = images.compactMap { $0.dicom?.instanceNumber }
+    return instances.count == images.count && Set(instances).count == images.count ? instances : Array(1 ... images.count)
 }

@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+/// `segtune predict` zero-shot, on real files, with the real LiteMedSAM weights.
+@Suite struct PredictCLITests {
+    static let pydicom = SegtuneBinary.repositoryRoot.appendingPathComponent("third_party/pydicom")
+    static let ready = FileManager.default.fileExists(atPath: SegtuneBinary.repositoryRoot.appendingPathComponent("models/lite_medsam.pth").path)
+        && FileManager.default.fileExists(atPath: pydicom.appendingPathComponent("SC_rgb_rle_2frame.dcm").path)
+
+    /// A multi-frame DICOM is a volume: one mask PNG per frame, in a folder named for the file;
+    /// a bad file in the same batch gets one error line and the exit status 1, the others are written.
+    @Test(.enabled(if: ready)) func volumesGetOneMaskPerSliceAndBadFilesDoNotStopTheBatch() throws {
+        let dir = try SegtuneBinary.temporaryFolder("segtune-predict")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = dir.appendingPathComponent("notes.dcm")
+        try Data("not a DICOM file".utf8).write(to: bad)
+        let out = dir.appendingPathComponent("out")
+        let run = try SegtuneBinary.run(["predict", "--box", "10,10,80,80", "--largest-component",
+                                         Self.pydicom.appendingPathComponent("SC_rgb_rle_2frame.dcm").path, bad.path, "-o", out.path])
+        #expect(run.status == 1)
+        let errorLines = run.stderr.split(separator: "\n")
+        #expect(errorLines.count == 1 && errorLines[0].hasPrefix("segtune: \(bad.path): "), "\(run.stderr)")
+        let slices = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("SC_rgb_rle_2frame").path).sorted()
+        #expect(slices == ["0001.png", "0002.png"])
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("notes.png").path))
+        // Nothing half-written: no temporary files are left beside the masks.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["SC_rgb_rle_2frame"])
+    }
+
+    @Test func predictNeedsATaskOrAPrompt() throws {
+        let run = try SegtuneBinary.run(["predict", "scan.png", "-o", "out"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("give --task NAME, or a prompt"), "\(run.stderr)")
+    }
+}
