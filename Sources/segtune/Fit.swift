@@ -22,6 +22,11 @@ struct Fit: ParsableCommand {
             Decoder mode (the default) encodes every image (and augmented variant) once and \
             caches the embedding in --cache-dir; a second fit on the same scans runs no encoder.
 
+            Deep mode (LiteMedSAM only) also learns --vpt-tokens visual prompt tokens per encoder \
+            attention block (VPT-deep, appended to every window's keys and values), so every step \
+            runs the encoder forward and backward (about 2 s per image on 2 cores) and nothing is \
+            cached; each step draws a flip or quarter turn and ±5% contrast/brightness jitter.
+
             Dense prompts: `none` (default) keeps the model's own no-mask embedding; `global` \
             learns one 256-vector for the whole grid; `spatial` learns a 256×64×64 map, which \
             memorises where the structure sat in the training images: measured with the PyTorch \
