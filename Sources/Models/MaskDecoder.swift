@@ -87,7 +87,7 @@ public struct MaskDecoder {
         let outputTokens = repeated(concatenate([iouToken, maskTokens], axis: 0), count: b, tape: nil)
         let tokens = concatenate([outputTokens, sparse], axis: 1, tape: tape)
         // src = image embedding (repeated over the batch) + dense prompt; pos = PE repeated.
-        let embedding = imageEmbedding.reshaped([hw, d])
+        let embedding = reshaped(imageEmbedding, [hw, d], tape: tape)   // tracked in deep mode
         let src = dense.count == hw * d
             ? repeated(add(embedding, reshaped(dense, [hw, d], tape: tape), tape: tape), count: b, tape: tape)
             : add(reshaped(dense, [b, hw, d], tape: tape), embedding, tape: tape)

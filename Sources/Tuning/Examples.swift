@@ -64,6 +64,18 @@ public func makeExamples(
     return examples
 }
 
+/// Deep-mode examples: no embedding (the encoder runs with the current prompts at every
+/// step) and no precomputed variants (each step draws its own: PromptTuner+Deep.swift).
+public func makeDeepExamples(_ slices: [LabeledSlice], segmenter: Segmenter) -> [TuningExample] {
+    let size = lowResolutionSize(segmenter)
+    return slices.map { slice in
+        let geometry = prepare(slice.image, with: segmenter)
+        return TuningExample(name: slice.name, caseName: slice.caseName, embedding: nil, geometry: geometry,
+                             target: paddedTarget(slice.mask, geometry: geometry, size: size), mask: slice.mask,
+                             box: boundingBox(of: slice.mask))
+    }
+}
+
 /// Side of the decoder's low-resolution logits: 4× the embedding grid (256 for every SAM).
 public func lowResolutionSize(_ segmenter: Segmenter) -> Int {
     4 * segmenter.model.promptEncoder.imageEmbeddingSize

@@ -10,6 +10,8 @@ public struct FitSettings: Sendable, Equatable {
     public var sparseTokens = 4
     public var dense: DensePrompt = .none
     public var withBox = false
+    /// Visual prompt tokens per encoder attention block (deep mode).
+    public var vptTokens = 8
     public var epochs = 30
     public var batchSize = 1
     public var learningRate: Float = 3e-3
@@ -22,11 +24,14 @@ public struct FitSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// One decoder-mode example: a cached embedding and what the loss or the score needs.
+/// One example: its prepared image (and, in decoder mode, its cached embedding) and
+/// what the loss or the score needs.
 public struct TuningExample: @unchecked Sendable {
     public var name: String
     public var caseName: String
-    public var embedding: Tensor
+    /// The image's embedding by the plain encoder; nil in deep mode, where the encoder
+    /// runs with the current prompts at every step.
+    public var embedding: Tensor?
     public var geometry: PreparedImage
     /// The mask in the model's padded frame at the logits' size (S·S values, 0 or 1).
     public var target: Tensor
@@ -35,24 +40,26 @@ public struct TuningExample: @unchecked Sendable {
     /// The reference mask's bounding box in image pixels (for `--with-box`); nil if empty.
     public var box: BoxPrompt?
 
-    public init(name: String, caseName: String, embedding: Tensor, geometry: PreparedImage, target: Tensor, mask: Mask, box: BoxPrompt?) {
+    public init(name: String, caseName: String, embedding: Tensor?, geometry: PreparedImage, target: Tensor, mask: Mask, box: BoxPrompt?) {
         (self.name, self.caseName, self.embedding, self.geometry) = (name, caseName, embedding, geometry)
         (self.target, self.mask, self.box) = (target, mask, box)
     }
 }
 
-/// Trains a task's prompts through the frozen mask decoder (decoder mode).
+/// Trains a task's prompts through the frozen model.
 ///
 /// The prompts live in a `ParameterArena`: `tokens` (K, 256) always, and
-/// `dense_global` (256) or `dense_spatial` (64, 64, 256) when chosen. Each step
-/// runs the decoder on a tape that tracks only the prompts, turns the loss's
-/// gradient on the logits into the prompts' gradients, and updates them by AdamW.
+/// `dense_global` (256) or `dense_spatial` (64, 64, 256) when chosen; in deep mode
+/// also `vpt.<block>` (N, width of the block) for every encoder attention block
+/// (PromptTuner+Deep.swift). Each step runs the decoder (deep mode: the encoder, then
+/// the decoder) on a tape that tracks only the prompts, turns the loss's gradient on
+/// the logits into the prompts' gradients, and updates them by AdamW.
 public final class PromptTuner {
     public let segmenter: Segmenter
     public let settings: FitSettings
     public let arena: ParameterArena
     public private(set) var optimiser: AdamW
-    private var generator: SeededGenerator
+    var generator: SeededGenerator
     private let frozenDense: Tensor
 
     public init(segmenter: Segmenter, settings: FitSettings) {
@@ -66,6 +73,7 @@ public final class PromptTuner {
         case .global: layout.append(("dense_global", [width]))
         case .spatial: layout.append(("dense_spatial", [grid, grid, width]))
         }
+        if settings.mode == .deep { layout += Self.visualPromptLayout(segmenter, tokens: settings.vptTokens) }
         arena = ParameterArena(layout: layout)
         optimiser = AdamW(parameterCount: arena.count)
         generator = SeededGenerator(seed: settings.seed)
@@ -92,6 +100,7 @@ public final class PromptTuner {
         case .global: arena.value("dense_global").data.update(fromContentsOf: encoder.noMaskEmbed.data)
         case .spatial: arena.value("dense_spatial").data.update(fromContentsOf: frozenDense.data)
         }
+        if settings.mode == .deep { initialiseVisualPrompts() }
     }
 
     private func gaussian() -> Float {
@@ -110,7 +119,7 @@ public final class PromptTuner {
 
     /// The prompt `name` as a decoder input; when training, marked on `tape` with its
     /// gradient accumulating straight into the arena's gradient buffer.
-    private func parameter(_ name: String, tape: Tape?) -> Tensor {
+    func parameter(_ name: String, tape: Tape?) -> Tensor {
         let view = arena.value(name)
         tape?.requireGradient(view, accumulatingInto: arena.gradient(name))
         return view
@@ -140,7 +149,8 @@ public final class PromptTuner {
 
     /// Low-resolution logits (S, S) for one example (its reference box when `withBox`).
     public func logits(for example: TuningExample) -> Tensor {
-        logits(embedding: example.embedding, geometry: example.geometry, box: example.box)
+        let embedding = settings.mode == .deep ? promptedEmbedding(example.geometry) : example.embedding!
+        return logits(embedding: embedding, geometry: example.geometry, box: example.box)
     }
 
     /// Low-resolution logits (S, S) for an image embedding with the current prompts;
@@ -159,8 +169,15 @@ public final class PromptTuner {
         for var example in batch {
             if settings.withBox { example.box = example.box.map { jittered($0, within: example.geometry) } }
             let tape = Tape()
+            let embedding: Tensor
+            if settings.mode == .deep {
+                if settings.augment { example = augmented(example) }
+                embedding = promptedEmbedding(example.geometry, tape: tape)
+            } else {
+                embedding = example.embedding!
+            }
             let inputs = promptInputs(box: example.box, geometry: example.geometry, tape: tape)
-            let logits = decodeLogits(segmenter, embedding: example.embedding, sparse: inputs.sparse, dense: inputs.dense, tape: tape)
+            let logits = decodeLogits(segmenter, embedding: embedding, sparse: inputs.sparse, dense: inputs.dense, tape: tape)
             let dLogits = Tensor(uninitialized: logits.shape)
             let loss = SegmentationLoss.evaluate(
                 logits: UnsafeBufferPointer(logits.data), target: UnsafeBufferPointer(example.target.data),

@@ -19,14 +19,19 @@ public struct TaskPredictor {
                 \(manifest.baseModel.sha256.prefix(16))…, not on this checkpoint (\(modelDigest.prefix(16))…)
                 """)
         }
-        guard manifest.prompts.mode == .decoder else {
-            throw InputError(file: store.folder(name).path, reason: "task mode '\(manifest.prompts.mode.rawValue)' is not supported by this segtune")
+        if manifest.prompts.mode == .deep {
+            guard PromptTuner.supportsDeepMode(segmenter), let tokens = manifest.prompts.vptTokens, tokens >= 1 else {
+                throw InputError(file: store.folder(name).appendingPathComponent("task.json").path,
+                                 reason: "a deep task needs a TinyViT base model and vptTokens ≥ 1")
+            }
         }
         let prompts = try store.loadPrompts(name)
         var settings = FitSettings()
         settings.sparseTokens = manifest.prompts.sparseTokens
         settings.dense = manifest.prompts.dense
         settings.withBox = manifest.prompts.withBox
+        settings.mode = manifest.prompts.mode
+        settings.vptTokens = manifest.prompts.vptTokens ?? settings.vptTokens
         let tuner = PromptTuner(segmenter: segmenter, settings: settings)
         for entry in tuner.arena.entries {
             guard let tensor = prompts[entry.name], tensor.shape == entry.shape else {
@@ -41,10 +46,16 @@ public struct TaskPredictor {
 
     public var needsBox: Bool { manifest.prompts.withBox }
 
+    /// Whether the task decodes the plain encoder's embedding, which tasks on the same
+    /// base model share; a deep task runs the encoder with its own prompts instead.
+    public var usesSharedEmbedding: Bool { manifest.prompts.mode == .decoder }
+
     /// The mask of one prepared image, from its embedding (shared by every task on the
-    /// same base model). `threshold` is a logit (0: probability 0.5).
-    public func mask(embedding: Tensor, geometry: PreparedImage, box: BoxPrompt? = nil, threshold: Float = 0) -> Mask {
-        tuner.mask(fromLowResolution: tuner.logits(embedding: embedding, geometry: geometry, box: box),
-                   geometry: geometry, threshold: threshold)
+    /// same base model). `threshold` is a logit (0: probability 0.5). A deep task ignores
+    /// `embedding` and encodes the image with its prompts (one encoder pass per deep task).
+    public func mask(embedding: Tensor?, geometry: PreparedImage, box: BoxPrompt? = nil, threshold: Float = 0) -> Mask {
+        let own = usesSharedEmbedding ? embedding! : tuner.promptedEmbedding(geometry)
+        return tuner.mask(fromLowResolution: tuner.logits(embedding: own, geometry: geometry, box: box),
+                          geometry: geometry, threshold: threshold)
     }
 }

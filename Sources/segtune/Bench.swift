@@ -9,8 +9,9 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the model on this machine: encoder, prompt encoder + decoder, and a whole predict.",
         discussion: """
-            Times the image encoder, the prompt encoder + mask decoder (one box), and a whole \
+            Times the image encoder, the prompt encoder + mask decoder (one box), a whole \
             prediction of one synthetic 512×512 image (preprocess, encode, decode, resize back), \
+            and one training step of each mode (decoder; deep, with its peak memory), \
             each after a warm-up: median, min and max over --runs, GFLOP/s, the encoder's time \
             per stage, and peak resident memory. Build with -c release for meaningful numbers.
             """)
@@ -73,6 +74,22 @@ struct Bench: ParsableCommand {
                                     target: paddedTarget(mask, geometry: image, size: lowResolutionSize(segmenter)),
                                     mask: mask, box: nil)
         let decoderStep = measure(runs) { tuner.step([example], rate: 3e-3) }
+        // One deep-mode training step (4 tokens, 8 visual prompt tokens per encoder block):
+        // taped encoder and decoder forward, loss, backward through both, AdamW. Its peak
+        // memory: the high-water mark reset just before (Linux), minus what was resident then.
+        var deepStep: Timing?
+        var deepPeak: (peak: Double, added: Double)?
+        if PromptTuner.supportsDeepMode(segmenter) {
+            var settings = FitSettings()
+            settings.mode = .deep
+            settings.augment = false
+            let deepTuner = PromptTuner(segmenter: segmenter, settings: settings)
+            let deepExample = TuningExample(name: "bench", caseName: "bench", embedding: nil, geometry: image,
+                                            target: example.target, mask: mask, box: nil)
+            let before = resetPeakResidentMegabytes()
+            deepStep = measure(runs) { deepTuner.step([deepExample], rate: 3e-3) }
+            if let before, let peak = peakResidentSinceResetMegabytes() { deepPeak = (peak, peak - before) }
+        }
         let encoderGF = segmenter.model.imageEncoder.forwardFLOPs / 1e9
         let decoderGF = segmenter.model.maskDecoder.forwardFLOPs(sparseTokens: 2) / 1e9
         let rssMB = peakResidentMegabytes()
@@ -81,7 +98,7 @@ struct Bench: ParsableCommand {
         print("part                     median ms    min ms    max ms   GFLOP  GFLOP/s")
         for (name, t, gf) in [("encoder", encoder, encoderGF), ("prompt encoder + decoder", decoder, decoderGF),
                               ("predict 512×512", predict, encoderGF + decoderGF),
-                              ("decoder training step", decoderStep, .nan)] {
+                              ("decoder training step", decoderStep, .nan)] + (deepStep.map { [("deep training step", $0, .nan)] } ?? []) {
             print(name.padding(toLength: 24, withPad: " ", startingAt: 0),
                   pad(format(t.median), 10), pad(format(t.min), 9), pad(format(t.max), 9),
                   pad(String(format: "%.2f", gf), 7), pad(String(format: "%.1f", gf / t.median * 1e3), 8))
@@ -91,8 +108,11 @@ struct Bench: ParsableCommand {
             return "\(name) \(format(t[t.count / 2]))"
         }.joined(separator: ", "))
         print("peak resident memory: \(format(rssMB)) MB")
+        if let deepPeak {
+            print("deep training step: peak resident \(format(deepPeak.peak)) MB, \(format(deepPeak.added)) MB above the loaded model")
+        }
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "model": segmenter.model.preset.name, "threads": Threads.count, "runs": runs,
                 "encoder_ms": encoder.median, "encoder_min_ms": encoder.min, "encoder_max_ms": encoder.max,
                 "decoder_ms": decoder.median, "decoder_min_ms": decoder.min, "decoder_max_ms": decoder.max,
@@ -101,6 +121,15 @@ struct Bench: ParsableCommand {
                 "encoder_gflop": encoderGF, "decoder_gflop": decoderGF,
                 "encoder_gflops_per_s": encoderGF / encoder.median * 1e3, "peak_rss_mb": rssMB,
             ]
+            if let deepStep {
+                object["deep_step_ms"] = deepStep.median
+                object["deep_step_min_ms"] = deepStep.min
+                object["deep_step_max_ms"] = deepStep.max
+            }
+            if let deepPeak {
+                object["deep_step_peak_rss_mb"] = deepPeak.peak
+                object["deep_step_added_mb"] = deepPeak.added
+            }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }
@@ -138,6 +167,26 @@ func peakResidentMegabytes() -> Double {
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
     #endif
+}
+
+/// Resets the kernel's resident high-water mark to the current resident size (Linux
+/// /proc/self/clear_refs, mode 5) and returns that size in MB; nil where unsupported.
+func resetPeakResidentMegabytes() -> Double? {
+    guard FileManager.default.isWritableFile(atPath: "/proc/self/clear_refs"),
+          let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return nil }
+    defer { try? handle.close() }
+    guard (try? handle.write(contentsOf: Data("5".utf8))) != nil else { return nil }
+    return procStatusMegabytes("VmRSS")
+}
+
+/// The resident high-water mark since the last reset (VmHWM), in MB.
+func peakResidentSinceResetMegabytes() -> Double? { procStatusMegabytes("VmHWM") }
+
+private func procStatusMegabytes(_ field: String) -> Double? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+          let kB = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    return kB / 1024
 }
 
 func format(_ v: Double) -> String { String(format: "%.1f", v) }

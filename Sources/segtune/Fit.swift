@@ -22,6 +22,11 @@ struct Fit: ParsableCommand {
             Decoder mode (the default) encodes every image (and augmented variant) once and \
             caches the embedding in --cache-dir; a second fit on the same scans runs no encoder.
 
+            Deep mode (LiteMedSAM only) also learns --vpt-tokens visual prompt tokens per encoder \
+            attention block (VPT-deep, appended to every window's keys and values), so every step \
+            runs the encoder forward and backward (about 2 s per image on 2 cores) and nothing is \
+            cached; each step draws a flip or quarter turn and ±5% contrast/brightness jitter.
+
             Dense prompts: `none` (default) keeps the model's own no-mask embedding; `global` \
             learns one 256-vector for the whole grid; `spatial` learns a 256×64×64 map, which \
             memorises where the structure sat in the training images: measured with the PyTorch \
@@ -105,7 +110,12 @@ struct Fit: ParsableCommand {
         guard TaskStore.isValidName(task) else {
             throw ValidationError("task name '\(task)': use letters, digits, '-', '_' and '.'")
         }
-        if mode == .deep { throw ValidationError("--mode deep is not available yet: the encoder's backward is not wired; use --mode decoder") }
+        if mode == .deep {
+            guard case .tinyViT = try ModelPreset.named(modelOptions.model).encoder else {
+                throw ValidationError("--mode deep needs a TinyViT model (lite-medsam): SAM's ViT has no prompted encoder yet")
+            }
+            guard vptTokens >= 1, vptTokens <= 64 else { throw ValidationError("--vpt-tokens must be between 1 and 64") }
+        }
         guard tokens >= 1, tokens <= 64 else { throw ValidationError("--tokens must be between 1 and 64") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
@@ -125,6 +135,7 @@ struct Fit: ParsableCommand {
         s.sparseTokens = tokens
         s.dense = dense
         s.withBox = withBox
+        s.vptTokens = vptTokens
         s.epochs = epochs
         s.batchSize = batch
         s.learningRate = Float(lr)
@@ -196,20 +207,21 @@ struct Fit: ParsableCommand {
             throw ValidationError("task '\(task)' exists in \(tasksDir)/: use --resume to continue it, or another --task name")
         }
 
-        let augmentations = Augmentation.variants(enabled: !noAugment)
-        var encoded = 0
-        let variants = trainingSlices.count * augmentations.count + validationSlices.count
-        progress.start("embedding", total: variants)
-        let training = try makeExamples(trainingSlices, augmentations: augmentations, segmenter: segmenter, cache: cache) { done, _, ran in
-            if ran { encoded += 1 }
-            progress.update(done)
+        let training: [TuningExample], validation: [TuningExample], variants: Int
+        if mode == .deep {
+            // The encoder changes with every step: no embeddings to cache; each step
+            // draws its own flip or turn and intensity jitter (PromptTuner+Deep.swift).
+            training = makeDeepExamples(trainingSlices, segmenter: segmenter)
+            validation = makeDeepExamples(validationSlices, segmenter: segmenter)
+            variants = 1
+            progress.note("deep mode: \(vptTokens) visual prompt tokens in each encoder attention block; the encoder runs at every step")
+        } else {
+            let augmentations = Augmentation.variants(enabled: !noAugment)
+            (training, validation) = try embeddedExamples(trainingSlices, augmentations, validationSlices,
+                                                          segmenter: segmenter, cache: cache, progress: progress)
+            variants = augmentations.count
         }
-        let validation = try makeExamples(validationSlices, augmentations: [.identity], segmenter: segmenter, cache: cache) { done, _, ran in
-            if ran { encoded += 1 }
-            progress.update(training.count + done)
-        }
-        progress.finish("embedded \(variants) images (\(encoded) encoded, \(variants - encoded) from the cache)")
-        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) cases × \(augmentations.count) variants, validating on \(validation.count) slices of \(validationCases.count) cases")
+        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) cases × \(variants) variants, validating on \(validation.count) slices of \(validationCases.count) cases")
 
         var loop = TrainingLoop(tuner: tuner, training: training, validation: validation,
                                 history: history, best: best, bestValues: bestValues)
@@ -240,6 +252,24 @@ struct Fit: ParsableCommand {
         }
         if !loaded.failures.isEmpty { throw ExitCode(1) }
         if reason == .interrupted { throw ExitCode(130) }
+    }
+
+    /// Decoder-mode examples: every training variant and validation image, embedded through the cache.
+    private func embeddedExamples(_ trainingSlices: [LabeledSlice], _ augmentations: [Augmentation], _ validationSlices: [LabeledSlice],
+                                  segmenter: Segmenter, cache: EmbeddingCache, progress: Progress) throws -> ([TuningExample], [TuningExample]) {
+        var encoded = 0
+        let variants = trainingSlices.count * augmentations.count + validationSlices.count
+        progress.start("embedding", total: variants)
+        let training = try makeExamples(trainingSlices, augmentations: augmentations, segmenter: segmenter, cache: cache) { done, _, ran in
+            if ran { encoded += 1 }
+            progress.update(done)
+        }
+        let validation = try makeExamples(validationSlices, augmentations: [.identity], segmenter: segmenter, cache: cache) { done, _, ran in
+            if ran { encoded += 1 }
+            progress.update(training.count + done)
+        }
+        progress.finish("embedded \(variants) images (\(encoded) encoded, \(variants - encoded) from the cache)")
+        return (training, validation)
     }
 
     /// A resumed run must train the same thing against the same model.

@@ -1,0 +1,89 @@
+import Foundation
+import Imaging
+import Models
+import Tensors
+
+/// Deep mode: visual prompts in every encoder attention block (Models/PromptedWindowAttention.swift),
+/// trained through the encoder, so each step encodes its image anew and nothing is cached.
+extension PromptTuner {
+    /// The encoder deep mode can prompt: LiteMedSAM's TinyViT (SAM's ViT has no prompted path yet).
+    static func promptableEncoder(_ segmenter: Segmenter) -> TinyViT? {
+        if case .tinyViT(let encoder) = segmenter.model.imageEncoder { return encoder }
+        return nil
+    }
+
+    /// Whether `--mode deep` can train on this model.
+    public static func supportsDeepMode(_ segmenter: Segmenter) -> Bool { promptableEncoder(segmenter) != nil }
+
+    /// `vpt.<block>`: (tokens, width of the block) for every attention block, in order.
+    static func visualPromptLayout(_ segmenter: Segmenter, tokens: Int) -> [(name: String, shape: [Int])] {
+        guard let encoder = promptableEncoder(segmenter) else {
+            preconditionFailure("deep mode needs a TinyViT encoder (LiteMedSAM), not \(segmenter.model.preset.name)")
+        }
+        return (0..<encoder.attentionBlockCount).map { ("vpt.\($0)", [tokens, encoder.attentionBlockWidth($0)]) }
+    }
+
+    /// VPT's initialisation: uniform in ±√(6 / (3·p² + d)) for patch size p and width d
+    /// (Jia et al. 2022, vit_prompt/vit.py). LiteMedSAM's patch_embed does not downsample;
+    /// its first token grid is reached after the 256 → 64 reduction, so p = 4.
+    func initialiseVisualPrompts() {
+        let patch = 4
+        for entry in arena.entries where entry.name.hasPrefix("vpt.") {
+            let bound = Float((6 / Double(3 * patch * patch + entry.shape[1])).squareRoot())
+            let values = arena.value(entry.name)
+            for i in 0..<values.count { values.data[i] = Float.random(in: -bound...bound, using: &generator) }
+        }
+    }
+
+    /// The image embedding (64, 64, 256) by the encoder with the current visual prompts;
+    /// recorded on `tape` (with the prompts marked) when training.
+    public func promptedEmbedding(_ image: PreparedImage, tape: Tape? = nil) -> Tensor {
+        precondition(settings.mode == .deep, "promptedEmbedding: not a deep-mode tuner")
+        let encoder = Self.promptableEncoder(segmenter)!
+        let prompts = (0..<encoder.attentionBlockCount).map { parameter("vpt.\($0)", tape: tape) }
+        let embedding = encoder(image.input, prompts: prompts, tape: tape)
+        return reshaped(embedding, Array(embedding.shape.dropFirst()), tape: tape)
+    }
+
+    /// A training variant drawn for one step: a flip or quarter turn (or none) of the image
+    /// and its target inside the padded frame, and ±5% contrast and brightness. The jitter
+    /// acts on the normalised input (in [0, 1]): LiteMedSAM min–max normalises, which would
+    /// undo it on the windowed image. With `withBox` only the jitter: the box stays valid.
+    func augmented(_ example: TuningExample) -> TuningExample {
+        let turn = settings.withBox ? .identity : Augmentation.allCases.randomElement(using: &generator)!
+        let contrast = Float.random(in: 0.95...1.05, using: &generator)
+        let brightness = Float.random(in: -0.05...0.05, using: &generator)
+        var out = example
+        let g = example.geometry, side = g.input.shape[1]
+        precondition(example.target.shape[0] == side, "deep augmentation: target \(example.target.shape) for a \(side) frame")
+        let pixels = region(g.input, side: side, width: g.resizedWidth, height: g.resizedHeight, channels: 3)
+            .map { ($0 - 0.5) * contrast + 0.5 + brightness }
+        let image = turn.apply(pixels, width: g.resizedWidth, height: g.resizedHeight, channels: 3)
+        out.geometry.input = framed(image.values, width: image.width, height: image.height, side: side, channels: 3, leading: [1])
+        (out.geometry.resizedWidth, out.geometry.resizedHeight) = (image.width, image.height)
+        let target = turn.apply(region(example.target, side: side, width: g.resizedWidth, height: g.resizedHeight, channels: 1),
+                                width: g.resizedWidth, height: g.resizedHeight, channels: 1)
+        out.target = framed(target.values, width: target.width, height: target.height, side: side, channels: 1, leading: [])
+        return out
+    }
+}
+
+/// The top-left width × height region of a side × side frame with `channels` values per pixel.
+private func region(_ frame: Tensor, side: Int, width: Int, height: Int, channels: Int) -> [Float] {
+    var out: [Float] = []
+    out.reserveCapacity(width * height * channels)
+    for y in 0..<height {
+        let row = UnsafeBufferPointer(start: frame.ptr + y * side * channels, count: width * channels)
+        out.append(contentsOf: row)
+    }
+    return out
+}
+
+/// `values` (height, width, channels) placed top-left in a zero side × side frame.
+private func framed(_ values: [Float], width: Int, height: Int, side: Int, channels: Int, leading: [Int]) -> Tensor {
+    let frame = Tensor(zeros: leading + (channels == 1 ? [side, side] : [side, side, channels]))
+    for y in 0..<height {
+        for i in 0..<(width * channels) { frame.data[y * side * channels + i] = values[y * width * channels + i] }
+    }
+    return frame
+}
