@@ -68,6 +68,12 @@ public final class Tensor: @unchecked Sendable {
         return result
     }
 
+    /// Overwrites this tensor's values with `source`'s (same element count; shapes may differ).
+    public func assign(from source: Tensor) {
+        precondition(source.count == count, "assign: \(source.shape) into \(shape)")
+        if count > 0 { data.baseAddress!.update(from: source.data.baseAddress!, count: count) }
+    }
+
     /// The values as an array, for tests and small reads.
     public var values: [Float] { Array(data) }
 

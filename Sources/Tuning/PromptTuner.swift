@@ -97,8 +97,8 @@ public final class PromptTuner {
         }
         switch settings.dense {
         case .none: break
-        case .global: arena.value("dense_global").data.update(fromContentsOf: encoder.noMaskEmbed.data)
-        case .spatial: arena.value("dense_spatial").data.update(fromContentsOf: frozenDense.data)
+        case .global: arena.value("dense_global").assign(from: encoder.noMaskEmbed)
+        case .spatial: arena.value("dense_spatial").assign(from: frozenDense)
         }
         if settings.mode == .deep { initialiseVisualPrompts() }
     }
@@ -113,7 +113,7 @@ public final class PromptTuner {
     /// Replaces the prompts (and optionally the optimiser) with saved ones, for `--resume`.
     public func restore(values: Tensor, optimiser saved: AdamW? = nil) {
         precondition(values.count == arena.count, "saved prompts have another layout")
-        arena.values.data.update(fromContentsOf: values.data)
+        arena.values.assign(from: values)
         if let saved { optimiser = saved }
     }
 

@@ -38,7 +38,7 @@ public struct TaskPredictor {
                 throw InputError(file: store.folder(name).appendingPathComponent("prompts.safetensors").path,
                                     reason: "'\(entry.name)' of shape \(entry.shape) is missing or mis-shaped")
             }
-            tuner.arena.value(entry.name).data.update(fromContentsOf: tensor.data)
+            tuner.arena.value(entry.name).assign(from: tensor)
         }
         self.manifest = manifest
         self.tuner = tuner

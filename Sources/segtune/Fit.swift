@@ -290,7 +290,7 @@ func flatten(_ prompts: [String: Tensor], like arena: ParameterArena, file: Stri
         guard let tensor = prompts[entry.name], tensor.count == entry.count else {
             throw ValidationError("\(file): prompts.safetensors lacks '\(entry.name)' of shape \(entry.shape)")
         }
-        UnsafeMutableBufferPointer(rebasing: flat.data[entry.offset ..< entry.offset + entry.count]).update(fromContentsOf: tensor.data)
+        UnsafeMutableBufferPointer(rebasing: flat.data[entry.offset ..< entry.offset + entry.count]).baseAddress!.update(from: tensor.data.baseAddress!, count: entry.count)
     }
     return flat
 }

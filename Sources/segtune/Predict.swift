@@ -106,12 +106,15 @@ struct Predict: ParsableCommand {
                 for windowName in Set(windows).sorted() {
                     let shown = windowed(images, try parseWindow(windowName))
                     displayed[windowName] = shown
+                    // The plain encoder pass, unless every task of this window is deep (each runs its own).
+                    let needsPlain = predictors.isEmpty
+                        || predictors.indices.contains { windows[$0] == windowName && predictors[$0].usesSharedEmbedding }
                     for image in shown {
                         let geometry = prepare(image, with: segmenter)
-                        let embedding = segmenter.imageEmbedding(geometry)
+                        let embedding = needsPlain ? segmenter.imageEmbedding(geometry) : nil
                         if predictors.isEmpty {
                             let (sparse, dense) = segmenter.promptEmbeddings(box: boxPrompt, points: pointPrompts, for: geometry)
-                            let low = segmenter.decode(imageEmbedding: embedding, sparse: sparse, dense: dense).masks
+                            let low = segmenter.decode(imageEmbedding: embedding!, sparse: sparse, dense: dense).masks
                             let full = segmenter.logitsAtOriginalSize(low.reshaped([low.shape[2], low.shape[3]]), for: geometry)
                             masksByTask[0].append(Mask(width: image.width, height: image.height,
                                                        voxels: full.data.map { $0 > logitThreshold ? 1 : 0 }))
