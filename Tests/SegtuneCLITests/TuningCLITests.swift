@@ -75,6 +75,14 @@ import Testing
         // score's mean Dice over the same cases is the validation Dice fit reported.
         #expect(abs(meanDice - best) < 1e-6, "score \(meanDice) vs fit \(best)")
 
+        // --resume continues the same task for the epochs still to run.
+        let resumed = try SegtuneBinary.run(["fit", "--task", "wm", "--epochs", "9", "--val-fraction", "0.34", "--no-augment",
+                                             "--resume", "--quiet", "--tasks-dir", dir.appendingPathComponent("tasks").path,
+                                             "--cache-dir", dir.appendingPathComponent("cache").path, scans.path])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let afterResume = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: task.appendingPathComponent("task.json"))) as? [String: Any])
+        #expect((afterResume["history"] as? [[String: Any]])?.map { $0["epoch"] as? Int } == Array(1...9))
+
         // A second fit on the same scans encodes nothing: every embedding is cached.
         let again = try SegtuneBinary.run(["fit", "--task", "wm2", "--epochs", "1", "--val-fraction", "0.34", "--no-augment",
                                            "--tasks-dir", dir.appendingPathComponent("tasks").path,
