@@ -12,7 +12,7 @@ release: setup
 	$(SWIFT) build -c release --product segtune
 
 demo: release
-	$(RELEASE_BIN) inspect $(DEMO) | tail -n 3
+	$(RELEASE_BIN) inspect $(DEMO) | head -n 1
 	SEGTUNE=$(RELEASE_BIN) scripts/demo
 
 test: setup
