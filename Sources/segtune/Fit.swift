@@ -170,10 +170,12 @@ struct Fit: ParsableCommand {
             (trainingCases, validationCases) = (loaded.caseNames, validationSet.caseNames)
         } else {
             (trainingCases, validationCases) = splitByCase(loaded.caseNames, validationFraction: valFraction, seed: seed)
-            validationSlices = loaded.slices.filter { validationCases.contains($0.caseName) }
+            let held = Set(validationCases)
+            validationSlices = loaded.slices.filter { held.contains($0.caseName) }
         }
         for failure in loaded.failures { progress.error(failure.description) }
-        let trainingSlices = loaded.slices.filter { trainingCases.contains($0.caseName) }
+        let trainingSet = Set(trainingCases)
+        let trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
         guard !trainingSlices.isEmpty else {
             throw ValidationError("\(scans): no training images could be read")
         }
