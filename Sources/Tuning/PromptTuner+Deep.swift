@@ -3,31 +3,46 @@ import Imaging
 import Models
 import Tensors
 
-/// Deep mode: visual prompts in every encoder attention block (Models/PromptedWindowAttention.swift),
-/// trained through the encoder, so each step encodes its image anew and nothing is cached.
+/// An image encoder deep mode can prompt: per-block visual prompts on a taped forward
+/// (Models/TinyViT+Taped.swift, Models/ImageEncoderViT+Taped.swift).
+protocol DeepPromptableEncoder {
+    var attentionBlockCount: Int { get }
+    func attentionBlockWidth(_ index: Int) -> Int
+    func callAsFunction(_ image: Tensor, prompts: [Tensor]?, tape: Tape?) -> Tensor
+    /// The side in input pixels of one token of the first attention block (VPT's initialisation).
+    var promptPatchSize: Int { get }
+}
+
+/// LiteMedSAM's patch_embed does not downsample; its first token grid is reached after
+/// the 256 → 64 reduction, so p = 4.
+extension TinyViT: DeepPromptableEncoder { var promptPatchSize: Int { 4 } }
+extension ImageEncoderViT: DeepPromptableEncoder { var promptPatchSize: Int { config.patchSize } }
+
+/// Deep mode: visual prompts in every encoder attention block (Models/PromptedWindowAttention.swift,
+/// Models/ImageEncoderViT+Taped.swift), trained through the encoder, so each step encodes its
+/// image anew and nothing is cached.
 extension PromptTuner {
-    /// The encoder deep mode can prompt: LiteMedSAM's TinyViT (SAM's ViT has no prompted path yet).
-    static func promptableEncoder(_ segmenter: Segmenter) -> TinyViT? {
-        if case .tinyViT(let encoder) = segmenter.model.imageEncoder { return encoder }
-        return nil
+    /// The encoder deep mode prompts: LiteMedSAM's TinyViT or SAM's ViT (all of whose blocks take prompts).
+    static func promptableEncoder(_ segmenter: Segmenter) -> any DeepPromptableEncoder {
+        switch segmenter.model.imageEncoder {
+        case .tinyViT(let encoder): return encoder
+        case .vit(let encoder): return encoder
+        }
     }
 
     /// Whether `--mode deep` can train on this model.
-    public static func supportsDeepMode(_ segmenter: Segmenter) -> Bool { promptableEncoder(segmenter) != nil }
+    public static func supportsDeepMode(_ segmenter: Segmenter) -> Bool { true }
 
     /// `vpt.<block>`: (tokens, width of the block) for every attention block, in order.
     static func visualPromptLayout(_ segmenter: Segmenter, tokens: Int) -> [(name: String, shape: [Int])] {
-        guard let encoder = promptableEncoder(segmenter) else {
-            preconditionFailure("deep mode needs a TinyViT encoder (LiteMedSAM), not \(segmenter.model.preset.name)")
-        }
+        let encoder = promptableEncoder(segmenter)
         return (0..<encoder.attentionBlockCount).map { ("vpt.\($0)", [tokens, encoder.attentionBlockWidth($0)]) }
     }
 
     /// VPT's initialisation: uniform in ±√(6 / (3·p² + d)) for patch size p and width d
-    /// (Jia et al. 2022, vit_prompt/vit.py). LiteMedSAM's patch_embed does not downsample;
-    /// its first token grid is reached after the 256 → 64 reduction, so p = 4.
+    /// (Jia et al. 2022, vit_prompt/vit.py).
     func initialiseVisualPrompts() {
-        let patch = 4
+        let patch = Self.promptableEncoder(segmenter).promptPatchSize
         for entry in arena.entries where entry.name.hasPrefix("vpt.") {
             let bound = Float((6 / Double(3 * patch * patch + entry.shape[1])).squareRoot())
             let values = arena.value(entry.name)
@@ -39,7 +54,7 @@ extension PromptTuner {
     /// recorded on `tape` (with the prompts marked) when training.
     public func promptedEmbedding(_ image: PreparedImage, tape: Tape? = nil) -> Tensor {
         precondition(settings.mode == .deep, "promptedEmbedding: not a deep-mode tuner")
-        let encoder = Self.promptableEncoder(segmenter)!
+        let encoder = Self.promptableEncoder(segmenter)
         let prompts = (0..<encoder.attentionBlockCount).map { parameter("vpt.\($0)", tape: tape) }
         let embedding = encoder(image.input, prompts: prompts, tape: tape)
         return reshaped(embedding, Array(embedding.shape.dropFirst()), tape: tape)

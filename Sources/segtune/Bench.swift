@@ -24,6 +24,13 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object as the last line.")
     var json = false
 
+    @Flag(help: ArgumentHelp("""
+        Instead: time one deep training step (8 visual prompt tokens per block) through SAM ViT-B's \
+        encoder at 1024×1024 with seeded random encoder weights and LiteMedSAM's prompt encoder and \
+        decoder (the same shapes as SAM's), and its peak memory. Needs no ViT checkpoint.
+        """, visibility: .hidden))
+    var deepVitB = false
+
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1") }
         if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
@@ -32,6 +39,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if let t = modelOptions.threads { Threads.count = t }
+        if deepVitB { return try runDeepViTB() }
         let loadStart = ContinuousClock.now
         let segmenter = try loadSegmenter(modelOptions)
         let loadMs = milliseconds(ContinuousClock.now - loadStart)
@@ -130,6 +138,58 @@ struct Bench: ParsableCommand {
                 object["deep_step_peak_rss_mb"] = deepPeak.peak
                 object["deep_step_added_mb"] = deepPeak.added
             }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+extension Bench {
+    /// One deep step through ViT-B's shapes: a memory and speed measurement, not a model (the
+    /// encoder's weights are random; their values do not change the work or the memory).
+    func runDeepViTB() throws {
+        let liteURL = try checkpointURL(modelOptions, preset: .liteMedSAM)
+        var weights = try loadCheckpoint(at: liteURL).filter { $0.key.hasPrefix("prompt_encoder.") || $0.key.hasPrefix("mask_decoder.") }
+        for (key, value) in ImageEncoderViT.randomWeights(.vitB, seed: 1) { weights["image_encoder." + key] = value }
+        let segmenter = try Segmenter(preset: .samViTB, weights: weights)
+        weights = [:]
+        let side = 512
+        var pixels = [Float](repeating: 0, count: side * side)
+        for y in 0..<side {
+            for x in 0..<side {
+                let dx = Float(x - 260) / 150, dy = Float(y - 240) / 100
+                pixels[y * side + x] = 40 + 20 * sin(Float(x) / 13) + (dx * dx + dy * dy < 1 ? 150 : 0)
+            }
+        }
+        let image = segmenter.prepare(pixels: pixels, width: side, height: side, channels: 1)
+        let mask = Mask(width: side, height: side, voxels: pixels.map { $0 > 150 ? 1 : 0 })
+        // The decoder's logits are 256 × 256 for a 1024 input: the target at a quarter of the resized size.
+        let low = lowResolutionSize(segmenter), quarter = segmenter.inputSize / low
+        var targetGeometry = image
+        (targetGeometry.resizedWidth, targetGeometry.resizedHeight) = (image.resizedWidth / quarter, image.resizedHeight / quarter)
+        let example = TuningExample(name: "bench", caseName: "bench", embedding: nil, geometry: image,
+                                    target: paddedTarget(mask, geometry: targetGeometry, size: low), mask: mask, box: nil)
+        var settings = FitSettings()
+        settings.mode = .deep
+        settings.augment = false
+        let tuner = PromptTuner(segmenter: segmenter, settings: settings)
+        let before = resetPeakResidentMegabytes()
+        var times: [Double] = []
+        for _ in 0..<max(1, min(runs, 3)) {
+            let start = ContinuousClock.now
+            tuner.step([example], rate: 3e-3)
+            times.append(milliseconds(ContinuousClock.now - start))
+        }
+        let peak = peakResidentSinceResetMegabytes()
+        print("deep training step through SAM ViT-B's shapes (1024×1024, 12 blocks, 8 prompt tokens each), \(Threads.count) thread(s)")
+        print("random encoder weights and LiteMedSAM's decoder: this measures time and memory, not a model")
+        print("step ms: " + times.map(format).joined(separator: ", ") + " (the first includes first-touch allocation)")
+        if let before, let peak {
+            print("peak resident \(format(peak)) MB, \(format(peak - before)) MB above the loaded model (\(format(before)) MB)")
+        }
+        if json {
+            var object: [String: Any] = ["model": "vit-b-random", "threads": Threads.count, "deep_step_ms": times]
+            if let before, let peak { object["deep_step_peak_rss_mb"] = peak; object["deep_step_added_mb"] = peak - before }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }
