@@ -102,10 +102,13 @@ public final class Segmenter: @unchecked Sendable {
     /// Low-resolution logits (S, S) cropped to the resized image and resized
     /// (bilinear) back to the original size: (H, W).
     public func logitsAtOriginalSize(_ lowRes: Tensor, for image: PreparedImage) -> Tensor {
-        let s = lowRes.shape.last!
+        // SAM's postprocess_masks: low-res logits up to the input frame first (a no-op for
+        // LiteMedSAM, whose 256×256 logits are its input size; 4× for SAM's 1024 input).
+        let s = lowRes.shape.last!, side = inputSize
+        let frame = s == side ? lowRes : resizeBilinear(lowRes.reshaped([1, s, s]), height: side, width: side)
         let crop = Tensor(zeros: [1, image.resizedHeight, image.resizedWidth])
         for y in 0..<image.resizedHeight {
-            (crop.ptr + y * image.resizedWidth).update(from: lowRes.ptr + y * s, count: image.resizedWidth)
+            (crop.ptr + y * image.resizedWidth).update(from: frame.ptr + y * side, count: image.resizedWidth)
         }
         return resizeBilinear(crop, height: image.originalHeight, width: image.originalWidth)
             .reshaped([image.originalHeight, image.originalWidth])

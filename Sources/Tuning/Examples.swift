@@ -3,12 +3,15 @@ import Imaging
 import Models
 import Tensors
 
-/// The mask in the model's padded input frame at the logits' size: resized to the
-/// image's resized size by nearest neighbour (PyTorch's `mode="nearest"`: source
-/// index ⌊dst · in / out⌋), zero-padded bottom/right to `size`×`size`.
+/// The mask in the model's padded input frame, at the logits' size: the image's
+/// resized region scaled by size / input size (1 for LiteMedSAM, 1/4 for SAM's 1024
+/// input), filled by nearest neighbour (PyTorch's `mode="nearest"`: source index
+/// ⌊dst · in / out⌋), zero-padded bottom/right to `size`×`size`.
 public func paddedTarget(_ mask: Mask, geometry: PreparedImage, size: Int) -> Tensor {
     let target = Tensor(zeros: [size, size])
-    let (outW, outH) = (geometry.resizedWidth, geometry.resizedHeight)
+    let inputSide = geometry.input.shape[1]
+    let outW = min(size, max(1, Int((Double(geometry.resizedWidth * size) / Double(inputSide)).rounded())))
+    let outH = min(size, max(1, Int((Double(geometry.resizedHeight * size) / Double(inputSide)).rounded())))
     let sx = Double(mask.width) / Double(outW), sy = Double(mask.height) / Double(outH)
     for y in 0 ..< outH {
         let srcY = min(Int(Double(y) * sy), mask.height - 1)

@@ -30,9 +30,6 @@ extension PromptTuner {
         }
     }
 
-    /// Whether `--mode deep` can train on this model.
-    public static func supportsDeepMode(_ segmenter: Segmenter) -> Bool { true }
-
     /// `vpt.<block>`: (tokens, width of the block) for every attention block, in order.
     static func visualPromptLayout(_ segmenter: Segmenter, tokens: Int) -> [(name: String, shape: [Int])] {
         let encoder = promptableEncoder(segmenter)

@@ -20,9 +20,9 @@ public struct TaskPredictor {
                 """)
         }
         if manifest.prompts.mode == .deep {
-            guard PromptTuner.supportsDeepMode(segmenter), let tokens = manifest.prompts.vptTokens, tokens >= 1 else {
+            guard let tokens = manifest.prompts.vptTokens, tokens >= 1 else {
                 throw InputError(file: store.folder(name).appendingPathComponent("task.json").path,
-                                 reason: "a deep task needs a TinyViT base model and vptTokens ≥ 1")
+                                 reason: "a deep task needs vptTokens ≥ 1")
             }
         }
         let prompts = try store.loadPrompts(name)

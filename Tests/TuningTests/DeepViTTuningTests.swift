@@ -27,7 +27,6 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
     /// a few steps through the encoder lower the loss and reach every block's prompts.
     @Test func deepStepsThroughViTLowerTheLoss() throws {
         let segmenter = try Self.segmenter()
-        #expect(PromptTuner.supportsDeepMode(segmenter))
         let tuner = PromptTuner(segmenter: segmenter, settings: DeepTuningTests.deepSettings())
         let vpt = tuner.arena.entries.filter { $0.name.hasPrefix("vpt.") }
         #expect(vpt.map(\.name) == ["vpt.0", "vpt.1"] && vpt.allSatisfy { $0.shape == [8, 32] })

@@ -1,5 +1,7 @@
 import Foundation
 import Imaging
+@testable import Models
+import Tensors
 import Testing
 @testable import Tuning
 
@@ -30,4 +32,18 @@ func augmentationsMoveEveryPixel(augmentation: Augmentation, expected: [Int], wi
                                                   0, 0, 1, 0])
     #expect(boundingBox(of: mask) == .init(x0: 1, y0: 1, x1: 2, y1: 2))
     #expect(boundingBox(of: Mask(width: 2, height: 2, voxels: [0, 0, 0, 0])) == nil)
+}
+
+/// The training target lives in the logits' frame: for LiteMedSAM (input 256, logits 256)
+/// the resized image region itself; for SAM's 1024 input, that region scaled by 1/4.
+@Test(arguments: [(256, 256, 128, 64, 128, 64), (1024, 256, 1024, 512, 256, 128)])
+func paddedTargetCoversTheResizedRegionInTheLogitsFrame(input: Int, size: Int, resizedW: Int, resizedH: Int, regionW: Int, regionH: Int) {
+    let mask = Mask(width: 100, height: 50, voxels: [UInt8](repeating: 1, count: 5000))
+    let geometry = PreparedImage(input: Tensor(zeros: [1, input, input, 3]), originalWidth: 100, originalHeight: 50,
+                                 resizedWidth: resizedW, resizedHeight: resizedH, scale: Float(resizedW) / 100)
+    let target = paddedTarget(mask, geometry: geometry, size: size)
+    #expect(target.shape == [size, size])
+    let filled = (0 ..< size * size).filter { target.data[$0] == 1 }
+    #expect(filled.count == regionW * regionH)
+    #expect(filled.allSatisfy { $0 % size < regionW && $0 / size < regionH })
 }
