@@ -112,9 +112,9 @@ struct Fit: ParsableCommand {
         }
         if mode == .deep {
             guard case .tinyViT = try ModelPreset.named(modelOptions.model).encoder else {
-                // The prompted ViT encoder exists (`bench --deep-vit-b`), but training targets for
-                // 1024-input models (paddedTarget at 256) and the deep augmentation assume LiteMedSAM's 256 input.
-                throw ValidationError("--mode deep needs lite-medsam for now: training targets for SAM ViT's 1024 input are not supported yet")
+                // The prompted ViT encoder exists and is measured (`bench --deep-vit-b`), but deep
+                // mode's per-step augmentation assumes LiteMedSAM's input (256 frame, values in [0, 1]).
+                throw ValidationError("--mode deep needs --model litemedsam for now: deep augmentation for SAM ViT's 1024 mean/std-normalised input is not built yet")
             }
             guard vptTokens >= 1, vptTokens <= 64 else { throw ValidationError("--vpt-tokens must be between 1 and 64") }
         }
