@@ -190,8 +190,9 @@ public final class PromptTuner {
         return total
     }
 
-    /// MedSAM's box augmentation: each side moved by up to 5% of the box's size
-    /// (at least 2 pixels), kept inside the image.
+    /// Box augmentation in the spirit of MedSAM's (which shifts each side by 0–20 pixels at
+    /// 1024): each side moved by up to 5% of the box's size (at least 2 pixels), kept inside
+    /// the image.
     private func jittered(_ box: BoxPrompt, within geometry: PreparedImage) -> BoxPrompt {
         let dx = max(2, 0.05 * (box.x1 - box.x0)), dy = max(2, 0.05 * (box.y1 - box.y0))
         func move(_ v: Float, _ d: Float, _ limit: Int) -> Float {
