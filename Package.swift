@@ -66,7 +66,7 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: []),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: cpuFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Imaging"], swiftSettings: cpuFlags),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Imaging"]),
