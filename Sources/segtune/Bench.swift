@@ -44,15 +44,8 @@ struct Bench: ParsableCommand {
         let segmenter = try loadSegmenter(modelOptions)
         let loadMs = milliseconds(ContinuousClock.now - loadStart)
 
-        // A synthetic 512×512 scan-like image: a bright ellipse on a textured background.
         let side = 512
-        var pixels = [Float](repeating: 0, count: side * side)
-        for y in 0..<side {
-            for x in 0..<side {
-                let dx = Float(x - 260) / 150, dy = Float(y - 240) / 100
-                pixels[y * side + x] = 40 + 20 * sin(Float(x) / 13) + (dx * dx + dy * dy < 1 ? 150 : 0)
-            }
-        }
+        let pixels = syntheticScan(side: side)
         let box = BoxPrompt(x0: 100, y0: 130, x1: 420, y1: 350)
         let image = segmenter.prepare(pixels: pixels, width: side, height: side, channels: 1)
         let embedding = segmenter.imageEmbedding(image)
@@ -149,13 +142,7 @@ extension Bench {
         let segmenter = try Segmenter(preset: .samViTB, weights: weights)
         weights = [:]
         let side = 512
-        var pixels = [Float](repeating: 0, count: side * side)
-        for y in 0..<side {
-            for x in 0..<side {
-                let dx = Float(x - 260) / 150, dy = Float(y - 240) / 100
-                pixels[y * side + x] = 40 + 20 * sin(Float(x) / 13) + (dx * dx + dy * dy < 1 ? 150 : 0)
-            }
-        }
+        let pixels = syntheticScan(side: side)
         let image = segmenter.prepare(pixels: pixels, width: side, height: side, channels: 1)
         let mask = Mask(width: side, height: side, voxels: pixels.map { $0 > 150 ? 1 : 0 })
         // The decoder's logits are 256 × 256 for a 1024 input: the target at a quarter of the resized size.
@@ -246,3 +233,16 @@ private func procStatusMegabytes(_ field: String) -> Double? {
 
 func format(_ v: Double) -> String { String(format: "%.1f", v) }
 func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+
+/// A synthetic scan-like gray image (side × side, 512 as benchmarked): a bright
+/// ellipse (values above 150) on a textured background.
+func syntheticScan(side: Int) -> [Float] {
+    var pixels = [Float](repeating: 0, count: side * side)
+    for y in 0..<side {
+        for x in 0..<side {
+            let dx = Float(x - 260) / 150, dy = Float(y - 240) / 100
+            pixels[y * side + x] = 40 + 20 * sin(Float(x) / 13) + (dx * dx + dy * dy < 1 ? 150 : 0)
+        }
+    }
+    return pixels
+}

@@ -124,28 +124,8 @@ import Tensors
         let image = Self.random(3, [1, 32, 32, 3])
         let prompts = Self.prompts(for: encoder, tokens: 2, seed: 9)
         let seed = Self.random(4, [1, 4, 4, 8])
-        func objective() -> Double {
-            let y = encoder(image, prompts: prompts, tape: nil)
-            var s = 0.0
-            for i in 0..<y.count { s += Double(y.data[i]) * Double(seed.data[i]) }
-            return s
-        }
-        let tape = Tape()
-        for p in prompts { tape.requireGradient(p) }
-        let y = encoder(image, prompts: prompts, tape: tape)
-        tape.backward(seeding: y, with: seed)
-        for (b, p) in prompts.enumerated() {
-            let grad = tape.gradient(of: p)!
-            let largest = grad.data.reduce(0) { max($0, abs($1)) }
-            #expect(largest > 1e-4, "block \(b): gradient vanished")
-            for i in stride(from: 0, to: p.count, by: max(1, p.count / 6)) {
-                let h: Float = 0.2, saved = p.data[i]
-                p.data[i] = saved + h; let up = objective()
-                p.data[i] = saved - h; let down = objective()
-                p.data[i] = saved
-                let numeric = Float((up - down) / Double(2 * h))
-                #expect(abs(numeric - grad.data[i]) <= 0.05 * largest, "block \(b) [\(i)]: \(numeric) vs \(grad.data[i]) of \(largest)")
-            }
+        expectPromptGradientsMatchFiniteDifferences(prompts: prompts, seed: seed, step: 0.2, tolerance: 0.05, samples: 6) { tape in
+            encoder(image, prompts: prompts, tape: tape)
         }
     }
 }

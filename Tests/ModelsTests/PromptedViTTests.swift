@@ -119,28 +119,8 @@ import Tensors
         let image = rng.tensor([1, 48, 48, 3])
         let prompts = Self.prompts(for: encoder, tokens: 2, seed: 9)
         let seed = rng.tensor([1, 6, 6, 8])
-        func objective() -> Double {
-            let y = encoder(image, prompts: prompts, tape: nil)
-            var s = 0.0
-            for i in 0..<y.count { s += Double(y.data[i]) * Double(seed.data[i]) }
-            return s
-        }
-        let tape = Tape()
-        for p in prompts { tape.requireGradient(p) }
-        let y = encoder(image, prompts: prompts, tape: tape)
-        tape.backward(seeding: y, with: seed)
-        for (b, p) in prompts.enumerated() {
-            let grad = tape.gradient(of: p)!
-            let largest = grad.data.reduce(0) { max($0, abs($1)) }
-            #expect(largest > 1e-4, "block \(b): gradient vanished")
-            for i in stride(from: 0, to: p.count, by: max(1, p.count / 8)) {
-                let h: Float = 0.1, saved = p.data[i]
-                p.data[i] = saved + h; let up = objective()
-                p.data[i] = saved - h; let down = objective()
-                p.data[i] = saved
-                let numeric = Float((up - down) / Double(2 * h))
-                #expect(abs(numeric - grad.data[i]) <= 0.03 * largest, "block \(b) [\(i)]: \(numeric) vs \(grad.data[i]) of \(largest)")
-            }
+        expectPromptGradientsMatchFiniteDifferences(prompts: prompts, seed: seed, step: 0.1, tolerance: 0.03, samples: 8) { tape in
+            encoder(image, prompts: prompts, tape: tape)
         }
     }
 
