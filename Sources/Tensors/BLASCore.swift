@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(CBLAS)
+import CBLAS
+#endif
 
 /// Repairs OpenBLAS's kernel choice on CPUs it does not recognise.
 ///
@@ -10,11 +13,18 @@ import Foundation
 /// reads it when the library loads, before `main`; so, before the first GEMM, we
 /// set it and re-run OpenBLAS's own core selection. A user's own
 /// `OPENBLAS_CORETYPE` is left alone; non-DYNAMIC_ARCH builds are untouched.
+///
+/// The same once-only step makes OpenBLAS single-threaded for the life of the
+/// process: its kernels differ by live thread count (SkylakeX's direct sgemm runs
+/// only on one thread), so a count that changed per call would change bits.
 enum BLASCore {
     /// What OpenBLAS runs on after the check, e.g. "Haswell" (nil off OpenBLAS).
     nonisolated(unsafe) static var coreName: String? = nil
 
     static let ensured: Void = {
+        #if canImport(CBLAS)
+        defer { openblas_set_num_threads(1) }
+        #endif
         #if os(Linux)
         typealias NameFn = @convention(c) () -> UnsafePointer<CChar>?
         typealias VoidFn = @convention(c) () -> Void
