@@ -3,7 +3,7 @@ SWIFT ?= swift
 RELEASE_BIN = .build/release/segtune
 DEMO = fixtures/demo/white-matter
 
-.PHONY: setup demo test release
+.PHONY: setup demo test release install
 
 setup:
 	@scripts/setup
@@ -17,3 +17,12 @@ demo: release
 
 test: setup
 	$(SWIFT) test
+	SWIFT=$(SWIFT) scripts/test-determinism
+
+# `make install` (PREFIX=/usr/local): the binary, and the default model where the
+# binary looks for it (<prefix>/share/segtune/models), so segtune runs from any folder.
+PREFIX ?= /usr/local
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/segtune/models
+	install -m 755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/segtune
+	install -m 644 models/lite_medsam.pth $(DESTDIR)$(PREFIX)/share/segtune/models/lite_medsam.pth

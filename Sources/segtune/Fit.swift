@@ -179,7 +179,7 @@ struct Fit: ParsableCommand {
         let trainingSet = Set(trainingCases)
         let trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
         guard !trainingSlices.isEmpty else {
-            throw ValidationError("\(scans): no training images could be read")
+            throw runtimeFailure("\(scans): no training images could be read")
         }
 
         var manifest = TaskManifest(
@@ -208,7 +208,7 @@ struct Fit: ParsableCommand {
             manifest.history = history
             manifest.best = best
         } else if store.exists(task) {
-            throw ValidationError("task '\(task)' exists in \(tasksDir)/: use --resume to continue it, or another --task name")
+            throw runtimeFailure("task '\(task)' exists in \(tasksDir)/: use --resume to continue it, or another --task name")
         }
 
         let training: [TuningExample], validation: [TuningExample], variants: Int
@@ -285,10 +285,10 @@ struct Fit: ParsableCommand {
     /// A resumed run must train the same thing against the same model.
     private func checkResumable(_ saved: TaskManifest, against current: TaskManifest, checkpoint: URL) throws {
         guard saved.baseModel.sha256 == current.baseModel.sha256 else {
-            throw ValidationError("task '\(task)' was trained on another checkpoint (\(saved.baseModel.name), SHA-256 \(saved.baseModel.sha256.prefix(12))…), not \(checkpoint.path)")
+            throw runtimeFailure("task '\(task)' was trained on another checkpoint (\(saved.baseModel.name), SHA-256 \(saved.baseModel.sha256.prefix(12))…), not \(checkpoint.path)")
         }
         guard saved.prompts == current.prompts else {
-            throw ValidationError("task '\(task)' has other prompts (mode, tokens, dense, box) than this command asks for")
+            throw runtimeFailure("task '\(task)' has other prompts (mode, tokens, dense, box) than this command asks for")
         }
     }
 }
@@ -298,7 +298,7 @@ func flatten(_ prompts: [String: Tensor], like arena: ParameterArena, file: Stri
     let flat = Tensor(zeros: [arena.count])
     for entry in arena.entries {
         guard let tensor = prompts[entry.name], tensor.count == entry.count else {
-            throw ValidationError("\(file): prompts.safetensors lacks '\(entry.name)' of shape \(entry.shape)")
+            throw runtimeFailure("\(file): prompts.safetensors lacks '\(entry.name)' of shape \(entry.shape)")
         }
         UnsafeMutableBufferPointer(rebasing: flat.data[entry.offset ..< entry.offset + entry.count]).baseAddress!.update(from: tensor.data.baseAddress!, count: entry.count)
     }

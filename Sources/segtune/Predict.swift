@@ -81,7 +81,7 @@ struct Predict: ParsableCommand {
         let digest = tasks.isEmpty ? "" : try SHA256.hexDigest(ofFile: checkpoint)
         let predictors = try tasks.map { name in
             do { return try TaskPredictor(name, store: store, segmenter: segmenter, modelDigest: digest) }
-            catch let error as InputError { throw ValidationError(error.description) }
+            catch let error as InputError { throw runtimeFailure(error.description) }
         }
         let boxTable = try boxes.map(readBoxTable) ?? [:]
         let commonBox = try box.map(parseBox)

@@ -12,6 +12,6 @@ struct Segtune: ParsableCommand {
               segtune score out/ scans/masks/            Dice, IoU, HD95, NSD
             """,
         version: "0.1.0",
-        subcommands: [Fit.self, Predict.self, Score.self, Embed.self, Inspect.self, Bench.self]
+        subcommands: [Fit.self, Predict.self, Score.self, Embed.self, Inspect.self, ListModels.self, Bench.self]
     )
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Imaging
 import Models
+import Tensors
 import Tuning
 
 /// `--label 1` or `--label 1,2`: the label values taken as foreground (nil: any nonzero).
@@ -117,32 +118,32 @@ final class InterruptFlag: @unchecked Sendable {
     var isSet: Bool { InterruptFlag.raised != 0 }
 }
 
+/// A failure met while working (a missing model, a task that does not fit): one
+/// line `segtune: <message>` and exit status 1, without the usage block that
+/// ArgumentParser prints for a mistyped command line.
+func runtimeFailure(_ message: String) -> ExitCode {
+    printError(message)
+    return ExitCode(1)
+}
+
 /// The segmenter for --model / --checkpoint, and the checkpoint's path.
 func loadSegmenterAndPath(_ options: ModelOptions) throws -> (Segmenter, URL) {
     let preset = try ModelPreset.named(options.model)
     let url = try checkpointURL(options, preset: preset)
-    let weights = try loadCheckpoint(at: url)
+    let weights: [String: Tensor]
+    do { weights = try loadCheckpoint(at: url) } catch { throw runtimeFailure("\(url.path): \(error)") }
     do {
         return (try Segmenter(preset: preset, weights: weights), url)
     } catch let e as CheckpointMismatch {
-        throw ValidationError("\(url.path): \(e)")
+        throw runtimeFailure("\(url.path): \(e)")
     }
 }
 
-/// --checkpoint, else `models/<file>` in the working folder, else beside the
-/// repository this binary was built in (so `segtune` works from any folder).
+/// --checkpoint, else the first of ModelLocator's places that holds the model's file.
 func checkpointURL(_ options: ModelOptions, preset: ModelPreset) throws -> URL {
-    if let path = options.checkpoint {
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path): checkpoint not found") }
-        return URL(fileURLWithPath: path)
+    do {
+        return try ModelLocator().locate(preset.checkpointFile, explicit: options.checkpoint).url
+    } catch let error as ModelError {
+        throw runtimeFailure(error.description)
     }
-    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let candidates = [
-        URL(fileURLWithPath: "models").appendingPathComponent(preset.checkpointFile),
-        // <repo>/.build/<config>/segtune → <repo>/models/
-        executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("models").appendingPathComponent(preset.checkpointFile),
-    ]
-    if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
-    throw ValidationError("models/\(preset.checkpointFile): checkpoint not found (run scripts/setup, or pass --checkpoint)")
 }

@@ -20,13 +20,17 @@ enum SegtuneBinary {
         let stderr: String
     }
 
-    /// Runs segtune with `arguments` in `folder` (default: the repository root).
-    static func run(_ arguments: [String], in folder: URL? = nil) throws -> Run {
+    /// Runs segtune with `arguments` in `folder` (default: the repository root), with
+    /// `environment` added to this process's.
+    static func run(_ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) throws -> Run {
         #expect(FileManager.default.isExecutableFile(atPath: url.path), "build segtune first: \(url.path)")
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
         process.currentDirectoryURL = folder ?? repositoryRoot
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         // Files, not pipes: a full pipe would block the child before we read it.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
