@@ -3,10 +3,14 @@ import Foundation
 /// How modality values become [0, 1]: a fixed window (width, level) or `auto`.
 public enum Window: Sendable, Equatable {
     case fixed(width: Double, level: Double)
-    /// The file's own window (DICOM Window Center/Width) if it has one; for 8-bit
-    /// PNG/JPEG the full 0…255 range (already display values); else the 0.5–99.5
-    /// percentiles of the values.
+    /// CT (DICOM Modality CT, or values that look like Hounsfield units) gets the
+    /// abdomen window, as MedSAM's own CT preprocessing; otherwise the file's own
+    /// window (DICOM Window Center/Width) if it has one; for 8-bit PNG/JPEG the full
+    /// 0…255 range (already display values); else the 0.5–99.5 percentiles.
     case auto
+
+    /// What `auto` gives CT: the abdomen window, W 400 / L 40 HU.
+    public static let ctDefault = Window.fixed(width: 400, level: 40)
 
     /// CT windows by name: width / level in HU.
     public static let presets: [(name: String, window: Window)] = [
@@ -41,15 +45,27 @@ public struct WindowParseError: Error, CustomStringConvertible, Sendable {
 
 /// A window ready to apply, and where it came from.
 public struct ResolvedWindow: Sendable, Equatable {
-    public enum Source: String, Sendable { case option, file, sampleRange = "8-bit range", percentiles = "0.5–99.5 percentiles" }
+    public enum Source: String, Sendable, Codable {
+        case option, ctDefault = "CT default (abdomen)", file, sampleRange = "8-bit range", percentiles = "0.5–99.5 percentiles"
+    }
     public var width: Double
     public var level: Double
     public var source: Source
+
+    /// "W 400 / L 40 (CT default (abdomen))".
+    public var summary: String { "W \(Self.number(width)) / L \(Self.number(level)) (\(source.rawValue))" }
+
+    private static func number(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(format: "%.1f", v)
+    }
 }
 
 /// Settles `window` for a set of images (all slices of one volume share one window).
 public func resolveWindow(_ window: Window, for images: [Image]) -> ResolvedWindow {
     if case let .fixed(width, level) = window { return ResolvedWindow(width: width, level: level, source: .option) }
+    if looksLikeCT(images), case let .fixed(width, level) = Window.ctDefault {
+        return ResolvedWindow(width: width, level: level, source: .ctDefault)
+    }
     if let own = images.first?.fileWindow { return ResolvedWindow(width: own.width, level: own.level, source: .file) }
     if let first = images.first, first.maxSampleValue == 255, first.dicom == nil {
         return ResolvedWindow(width: 255, level: 127.5, source: .sampleRange)
@@ -57,6 +73,18 @@ public func resolveWindow(_ window: Window, for images: [Image]) -> ResolvedWind
     let (low, high) = percentiles(images, 0.005, 0.995)
     let width = high > low ? high - low : 1
     return ResolvedWindow(width: width, level: high > low ? (low + high) / 2 : low + 0.5, source: .percentiles)
+}
+
+/// DICOM Modality CT; or, for NIfTI (no DICOM attributes, no sample range), gray values whose low
+/// percentile sits in air (−3100…−500 HU, padding included) and whose high one below
+/// dense bone and metal (≤ 4000): what Hounsfield units look like, and MR never does.
+public func looksLikeCT(_ images: [Image]) -> Bool {
+    guard let first = images.first, first.channels == 1 else { return false }
+    if let modality = first.dicom?.modality { return modality.uppercased() == "CT" }
+    // PNG and JPEG samples (their range is known) are display values, never HU.
+    guard first.maxSampleValue == nil else { return false }
+    let (low, high) = percentiles(images, 0.005, 0.995)
+    return (-3100 ... -500).contains(low) && high <= 4000
 }
 
 /// Maps values to [0, 1] through the window (clamped); MONOCHROME1 images are inverted

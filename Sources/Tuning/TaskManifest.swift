@@ -35,10 +35,14 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var window: String
         /// Label values taken as foreground in label-map masks; nil: any nonzero.
         public var labels: [Int]?
+        /// The windows `window` settled to on the fit's cases (`auto` differs by case:
+        /// CT gets the abdomen window, other scans their percentiles), with counts.
+        public var windowsUsed: [String]?
 
-        public init(window: String, labels: [Int]?) {
+        public init(window: String, labels: [Int]?, windowsUsed: [String]? = nil) {
             self.window = window
             self.labels = labels
+            self.windowsUsed = windowsUsed
         }
     }
 

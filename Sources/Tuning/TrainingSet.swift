@@ -19,6 +19,8 @@ public struct LabeledSlice: Sendable {
 public struct LoadedCases: Sendable {
     public var slices: [LabeledSlice]
     public var failures: [InputError]
+    /// The window each case was shown through (after `auto` was settled).
+    public var windows: [String: ResolvedWindow] = [:]
     public var caseNames: [String] { Array(Set(slices.map(\.caseName))).sorted() }
 }
 
@@ -27,10 +29,13 @@ public struct LoadedCases: Sendable {
 public func loadLabeledSlices(_ dataset: Dataset, window: Window, labels: Set<Int>?) -> LoadedCases {
     var slices: [LabeledSlice] = []
     var failures: [InputError] = []
+    var windows: [String: ResolvedWindow] = [:]
     for item in dataset.cases {
         do {
             let loaded = try loadCase(item, labels: labels)
-            let images = windowed(loaded.images, window)
+            let resolved = resolveWindow(window, for: loaded.images)
+            windows[item.name] = resolved
+            let images = loaded.images.map { applyWindow(resolved, to: $0) }
             for (index, (image, mask)) in zip(images, loaded.masks).enumerated() {
                 slices.append(LabeledSlice(caseName: item.name, index: index, image: image, mask: mask,
                                            isVolumeSlice: images.count > 1))
@@ -41,7 +46,13 @@ public func loadLabeledSlices(_ dataset: Dataset, window: Window, labels: Set<In
             failures.append(InputError(file: item.image.path, reason: "\(error)"))
         }
     }
-    return LoadedCases(slices: slices, failures: failures)
+    return LoadedCases(slices: slices, failures: failures, windows: windows)
+}
+
+/// One line per distinct window, for task.json and the log: "W 400 / L 40 (CT default (abdomen)): 3 cases".
+public func windowSummary(_ windows: [String: ResolvedWindow]) -> [String] {
+    let groups = Dictionary(grouping: windows.values) { $0.summary }
+    return groups.keys.sorted().map { "\($0): \(groups[$0]!.count) case\(groups[$0]!.count == 1 ? "" : "s")" }
 }
 
 /// A flip or quarter turn of an image and its mask, applied before encoding

@@ -168,6 +168,7 @@ struct Fit: ParsableCommand {
         if let val {
             let validationSet = loadLabeledSlices(try discoverDataset(at: URL(fileURLWithPath: val)), window: window, labels: labels)
             loaded.failures += validationSet.failures
+            loaded.windows.merge(validationSet.windows) { a, _ in a }
             validationSlices = validationSet.slices
             (trainingCases, validationCases) = (loaded.caseNames, validationSet.caseNames)
         } else {
@@ -176,6 +177,8 @@ struct Fit: ParsableCommand {
             validationSlices = loaded.slices.filter { held.contains($0.caseName) }
         }
         for failure in loaded.failures { progress.error(failure.description) }
+        let windowsUsed = windowSummary(loaded.windows)
+        progress.note("window: " + windowsUsed.joined(separator: "; "))
         let trainingSet = Set(trainingCases)
         let trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
         guard !trainingSlices.isEmpty else {
@@ -185,7 +188,7 @@ struct Fit: ParsableCommand {
         var manifest = TaskManifest(
             name: task,
             baseModel: .init(name: segmenter.model.preset.name, sha256: modelDigest),
-            preprocessing: .init(window: windowOptions.window, labels: labels.map { $0.sorted() }),
+            preprocessing: .init(window: windowOptions.window, labels: labels.map { $0.sorted() }, windowsUsed: windowsUsed),
             prompts: .init(mode: mode, sparseTokens: tokens, dense: dense, vptTokens: mode == .deep ? vptTokens : nil, withBox: withBox),
             training: .init(epochs: epochs, batchSize: batch, learningRate: lr, warmupEpochs: warmupEpochs, seed: seed,
                             augment: !noAugment, validationFraction: settings.validationFraction, patience: patience,

@@ -31,6 +31,30 @@ import Testing
         #expect(resolveWindow(.auto, for: [image]) == ResolvedWindow(width: 1600, level: 600, source: .file))
     }
 
+    /// CT gets the abdomen window under auto, before its own file window: the same
+    /// organ then looks the same in every scan a task sees.
+    @Test func autoGivesDICOMCTTheAbdomenWindow() throws {
+        let ct = try readImages(at: pydicomFiles.appendingPathComponent("CT_small.dcm"))
+        #expect(ct.first?.dicom?.modality == "CT")
+        #expect(resolveWindow(.auto, for: ct) == ResolvedWindow(width: 400, level: 40, source: .ctDefault))
+        let mr = try readImages(at: pydicomFiles.appendingPathComponent("MR_small.dcm"))
+        #expect(resolveWindow(.auto, for: mr).source != .ctDefault)
+    }
+
+    /// A NIfTI carries no modality: Hounsfield-looking values (air at −1000, tissue, bone) are CT,
+    /// MR intensities and 16-bit PNG samples are not.
+    @Test func autoRecognisesHounsfieldValuesWithoutDICOM() {
+        let hu = (0..<1000).map { i -> Float in i < 300 ? -1000 : i < 950 ? Float(i % 80) : 700 }
+        let ctLike = Image(width: 1000, height: 1, channels: 1, pixels: hu)
+        #expect(resolveWindow(.auto, for: [ctLike]).source == .ctDefault)
+        let mrLike = Image(width: 1000, height: 1, channels: 1, pixels: (0..<1000).map { Float($0 % 600) })
+        #expect(resolveWindow(.auto, for: [mrLike]).source == .percentiles)
+        var png16 = ctLike
+        png16.maxSampleValue = 65535
+        #expect(resolveWindow(.auto, for: [png16]).source == .percentiles)
+        #expect(ResolvedWindow(width: 400, level: 40, source: .ctDefault).summary == "W 400 / L 40 (CT default (abdomen))")
+    }
+
     @Test func autoUsesPercentilesAcrossAllSlices() {
         // Values 0 … 999 over two slices; numpy.percentile([0…999], [0.5, 99.5]) = 4.995, 994.005.
         let a = Image(width: 500, height: 1, channels: 1, pixels: (0..<500).map(Float.init))
