@@ -43,3 +43,28 @@ int cio_read_maybe_gzip(const char *path, uint8_t **data, size_t *size, char *er
     *size = length;
     return 0;
 }
+
+int cio_write_gzip(const char *path, const uint8_t *data, size_t size, char *error, size_t error_size) {
+    gzFile file = gzopen(path, "wb6");
+    if (!file) {
+        snprintf(error, error_size, "cannot create (%s)", strerror(errno));
+        return -1;
+    }
+    size_t done = 0;
+    while (done < size) {
+        unsigned chunk = size - done > (1u << 30) ? (1u << 30) : (unsigned)(size - done);
+        int written = gzwrite(file, data + done, chunk);
+        if (written <= 0) {
+            int code = 0;
+            snprintf(error, error_size, "cannot write (%s)", gzerror(file, &code));
+            gzclose(file);
+            return -1;
+        }
+        done += (size_t)written;
+    }
+    if (gzclose(file) != Z_OK) {
+        snprintf(error, error_size, "cannot finish writing (%s)", strerror(errno));
+        return -1;
+    }
+    return 0;
+}

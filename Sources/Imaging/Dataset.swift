@@ -130,7 +130,27 @@ public func loadCase(_ item: Dataset.Case, labels: Set<Int>? = nil) throws -> La
     func mismatch(_ mask: URL, _ maskSize: String, _ imageSize: String) -> InputError {
         InputError(file: mask.path, reason: "mask is \(maskSize), its image \(item.image.path) is \(imageSize)")
     }
-    if item.maskIsSliceFolder {
+    if item.maskIsSliceFolder, let geometry = volume.geometry, !geometry.isIdentity, let stored = volume.storedSlices {
+        // Slice PNGs belong to the stored slices: stack them in that order, then reorient like the images.
+        let width = geometry.storedSize[0], height = geometry.storedSize[1]
+        var voxels: [UInt8] = []
+        for (index, slice) in stored.enumerated() {
+            let number = slice.instanceNumber ?? index + 1
+            let url = item.mask.appendingPathComponent(String(format: "%04d.png", number))
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                missing.append(number)
+                voxels += [UInt8](repeating: 0, count: width * height)
+                continue
+            }
+            let mask = try readMask(at: url, labels: labels)
+            guard mask.width == width, mask.height == height else {
+                throw mismatch(url, "\(mask.width)×\(mask.height)", "\(width)×\(height) (slice \(number))")
+            }
+            voxels += mask.voxels
+        }
+        let canonical = geometry.toCanonical(voxels), size = geometry.canonicalSize, perSlice = size[0] * size[1]
+        masks = (0..<size[2]).map { Mask(width: size[0], height: size[1], voxels: Array(canonical[($0 * perSlice)..<(($0 + 1) * perSlice)])) }
+    } else if item.maskIsSliceFolder {
         for (index, image) in images.enumerated() {
             let number = image.dicom?.instanceNumber ?? index + 1
             let url = item.mask.appendingPathComponent(String(format: "%04d.png", number))

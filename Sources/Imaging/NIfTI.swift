@@ -1,8 +1,7 @@
 import CImageIO
 import Foundation
 
-/// A NIfTI-1 single-file volume (`.nii`, `.nii.gz`): x fastest, then y, then z (axial
-/// slices are the z index, as stored; no reorientation).
+/// A NIfTI-1 single-file volume (`.nii`, `.nii.gz`) as stored: x fastest, then y, then z.
 struct NIfTIVolume {
     var width: Int
     var height: Int
@@ -11,6 +10,17 @@ struct NIfTIVolume {
     var spacing: [Double]
     /// scl_slope/scl_inter applied (when slope is nonzero).
     var values: [Float]
+    /// From sform (sform_code > 0), else qform (qform_code > 0), else unoriented.
+    var geometry: VolumeGeometry
+    var header: NIfTIHeader
+}
+
+/// The 348 header bytes of a NIfTI-1 file, kept so that a mask can be written back on
+/// exactly the input's grid and header (dims, pixdim, qform/sform and their codes).
+public struct NIfTIHeader: Sendable, Equatable {
+    public var bytes: [UInt8]
+    /// Stored big-endian (the other byte order from this machine's).
+    public var swapped: Bool
 }
 
 private let datatypes: [Int16: (name: String, bytes: Int)] = [
@@ -101,20 +111,57 @@ func readNIfTI(at url: URL) throws -> NIfTIVolume {
     if slope != 1 || intercept != 0 {
         for i in 0..<count { values[i] = values[i] * slope + intercept }
     }
-    return NIfTIVolume(width: shape[0], height: shape[1], depth: shape[2], spacing: pixdim, values: values)
+    let geometry: VolumeGeometry
+    do {
+        geometry = try niftiGeometry(size: shape, pixdim: pixdim, qfac: float32(76), qformCode: int16(252), sformCode: int16(254),
+                                     quaternion: (256...276).filter { ($0 - 256) % 4 == 0 }.map { Double(float32($0)) },
+                                     srows: (0..<12).map { Double(float32(280 + 4 * $0)) })
+    } catch { throw fail(error.description) }
+    return NIfTIVolume(width: shape[0], height: shape[1], depth: shape[2], spacing: pixdim, values: values,
+                       geometry: geometry, header: NIfTIHeader(bytes: Array(bytes[0..<348]), swapped: swap))
 }
 
+/// The NIfTI-1 rules: sform when sform_code > 0, else qform when qform_code > 0 (the
+/// quaternion, pixdim and qfac), else no orientation. NIfTI's world is RAS; ours is LPS.
+func niftiGeometry(size: [Int], pixdim: [Double], qfac: Float, qformCode: Int16, sformCode: Int16,
+                   quaternion q: [Double], srows: [Double]) throws(OrientationError) -> VolumeGeometry {
+    var ras: [[Double]]
+    if sformCode > 0 {
+        ras = (0..<3).map { Array(srows[(4 * $0)..<(4 * $0 + 4)]) }
+    } else if qformCode > 0 {
+        let (b, c, d) = (q[0], q[1], q[2])
+        let a = max(0, 1 - (b * b + c * c + d * d)).squareRoot()
+        let r = [[a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
+                 [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],
+                 [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - b * b - c * c]]
+        let scale = [pixdim[0], pixdim[1], pixdim[2] * (qfac < 0 ? -1 : 1)]
+        ras = (0..<3).map { row in (0..<3).map { r[row][$0] * scale[$0] } + [q[3 + row]] }
+    } else {
+        return VolumeGeometry(unorientedSize: size)
+    }
+    ras[0] = ras[0].map { -$0 }   // RAS → LPS: x and y change sign
+    ras[1] = ras[1].map { -$0 }
+    return try VolumeGeometry(storedSize: size, affine: ras)
+}
+
+/// The volume in canonical (LPS) order when its orientation is known; slices along canonical z.
 func readNIfTIVolume(at url: URL) throws -> Volume {
     let volume = try readNIfTI(at: url)
-    let perSlice = volume.width * volume.height
-    let slices = (0..<volume.depth).map { z in
-        var image = Image(width: volume.width, height: volume.height, channels: 1,
-                          pixels: Array(volume.values[(z * perSlice)..<((z + 1) * perSlice)]))
-        image.pixelSpacing = (x: volume.spacing[0], y: volume.spacing[1])
+    let size = volume.geometry.canonicalSize
+    let spacing = volume.geometry.isOriented ? volume.geometry.canonicalSpacing! : volume.spacing
+    let values = volume.geometry.toCanonical(volume.values)
+    let perSlice = size[0] * size[1]
+    let slices = (0..<size[2]).map { z in
+        var image = Image(width: size[0], height: size[1], channels: 1,
+                          pixels: Array(values[(z * perSlice)..<((z + 1) * perSlice)]))
+        image.pixelSpacing = (x: spacing[0], y: spacing[1])
         image.source = url.path
         return image
     }
-    return Volume(slices: slices, spacing: volume.spacing, source: url.path)
+    var result = Volume(slices: slices, spacing: spacing, source: url.path)
+    result.geometry = volume.geometry
+    result.niftiHeader = volume.header
+    return result
 }
 
 func readNIfTIMask(at url: URL, labels: Set<Int>?) throws -> Mask {
@@ -123,5 +170,7 @@ func readNIfTIMask(at url: URL, labels: Set<Int>?) throws -> Mask {
     let voxels = volume.values.map { v -> UInt8 in
         v.isFinite && abs(v) < 1e9 && isForeground(Int(v.rounded()), labels) ? 1 : 0
     }
-    return Mask(width: volume.width, height: volume.height, depth: volume.depth, voxels: voxels, spacing: volume.spacing)
+    let size = volume.geometry.canonicalSize
+    return Mask(width: size[0], height: size[1], depth: size[2], voxels: volume.geometry.toCanonical(voxels),
+                spacing: volume.geometry.canonicalSpacing ?? volume.spacing)
 }

@@ -9,6 +9,13 @@ public struct Volume: Sendable {
     /// The file or folder it came from.
     public var source: String
     public var seriesInstanceUID: String?
+    /// The stored grid and its place in the patient; `slices` are in its canonical order.
+    public var geometry: VolumeGeometry?
+    /// A NIfTI input's own header, for writing masks back on it.
+    public var niftiHeader: NIfTIHeader?
+    /// A DICOM series' files in stored order (sorted along the slice normal), which
+    /// per-slice outputs and DICOM SEG reference even when `slices` were reoriented.
+    public var storedSlices: [(file: String, instanceNumber: Int?)]?
 
     public init(slices: [Image], spacing: [Double]?, source: String, seriesInstanceUID: String? = nil) {
         self.slices = slices
@@ -62,10 +69,65 @@ public func scanDICOMFiles(_ files: [URL], folder: URL) throws -> DICOMFolderSca
             func size(_ image: Image) -> String { "\(image.width)×\(image.height)\(image.channels == 3 ? " RGB" : "")" }
             throw InputError(file: bad.source ?? folder.path, reason: "slice is \(size(bad)), the series' first slice (\(first.source ?? "")) is \(size(first))")
         }
-        series.append(Volume(slices: slices, spacing: spacing(of: ordered.map(\.file), first: first),
-                             source: folder.path, seriesInstanceUID: uid.isEmpty ? nil : uid))
+        var volume = Volume(slices: slices, spacing: spacing(of: ordered.map(\.file), first: first),
+                            source: folder.path, seriesInstanceUID: uid.isEmpty ? nil : uid)
+        if slices.count == ordered.count {
+            try orient(&volume, infos: ordered.map(\.file.info), folder: folder)
+        }
+        series.append(volume)
     }
     return DICOMFolderScan(series: series, skipped: skipped)
+}
+
+/// Sets the series' geometry from Image Position/Orientation (Patient) and brings the
+/// slices to canonical LPS order when the series is stored otherwise (a sagittal or
+/// coronal series, rows running anterior…). Mixed orientations are an error; a series
+/// without positions keeps its order, unoriented.
+private func orient(_ volume: inout Volume, infos: [DICOMInfo], folder: URL) throws {
+    let first = volume.slices[0]
+    let size = [first.width, first.height, volume.slices.count]
+    guard let orientation = infos[0].imageOrientation, orientation.count == 6,
+          infos.allSatisfy({ $0.imagePosition?.count == 3 && $0.imageOrientation?.count == 6 }),
+          let xy = first.pixelSpacing else {
+        volume.geometry = VolumeGeometry(unorientedSize: size)
+        return
+    }
+    if let other = zip(infos, volume.slices).first(where: { info, _ in zip(info.imageOrientation!, orientation).contains { abs($0 - $1) > 1e-3 } }) {
+        throw InputError(file: folder.path, reason: "slices have different orientations: Image Orientation (Patient) of \(other.1.source ?? "a slice") is \(other.0.imageOrientation!), of \(first.source ?? "the first") \(orientation)")
+    }
+    let row = Array(orientation[0..<3]), column = Array(orientation[3..<6])
+    let p0 = infos[0].imagePosition!, pn = infos[infos.count - 1].imagePosition!
+    let step: [Double]
+    if infos.count > 1 {
+        step = (0..<3).map { (pn[$0] - p0[$0]) / Double(infos.count - 1) }
+    } else {
+        let n = sliceNormal(orientation), thickness = infos[0].sliceThickness ?? 1
+        step = n.map { $0 * thickness }
+    }
+    let affine = (0..<3).map { [row[$0] * xy.x, column[$0] * xy.y, step[$0], p0[$0]] }
+    let geometry: VolumeGeometry
+    do { geometry = try VolumeGeometry(storedSize: size, affine: affine) } catch {
+        throw InputError(file: folder.path, reason: "cannot place the series in space: \(error.description)")
+    }
+    volume.geometry = geometry
+    volume.storedSlices = zip(volume.slices, infos).map { ($0.source ?? folder.path, $1.instanceNumber) }
+    guard !geometry.isIdentity, first.channels == 1 else { return }
+    let values = geometry.toCanonical(volume.slices.flatMap(\.pixels))
+    let canonical = geometry.canonicalSize, spacing = geometry.canonicalSpacing!, perSlice = canonical[0] * canonical[1]
+    // Canonical slices are no longer the files' slices: they keep the series' attributes, not an instance's.
+    var info = first.dicom
+    info?.instanceNumber = nil; info?.imagePosition = nil; info?.sopInstanceUID = nil
+    volume.slices = (0..<canonical[2]).map { z in
+        var image = Image(width: canonical[0], height: canonical[1], channels: 1, pixels: Array(values[(z * perSlice)..<((z + 1) * perSlice)]))
+        image.pixelSpacing = (x: spacing[0], y: spacing[1])
+        image.fileWindow = first.fileWindow
+        image.maxSampleValue = first.maxSampleValue
+        image.invertsForDisplay = first.invertsForDisplay
+        image.dicom = info
+        image.source = folder.path
+        return image
+    }
+    volume.spacing = spacing
 }
 
 private func sliceNormal(_ orientation: [Double]) -> [Double] {

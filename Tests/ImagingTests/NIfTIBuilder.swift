@@ -10,6 +10,10 @@ struct NIfTIBuilder {
     var intercept: Float = 0
     var bigEndian = false
     var headerSize: Int32 = 348
+    /// srow_x, srow_y, srow_z (RAS), written with sform_code 1.
+    var sform: [[Float]]? = nil
+    /// quatern_b, c, d, qoffset_x, y, z and qfac, written with qform_code 1.
+    var qform: [Float]? = nil
 
     var bytesPerValue: Int { [2: 1, 4: 2, 8: 4, 16: 4, 64: 8, 256: 1, 512: 2][datatype]! }
 
@@ -29,6 +33,15 @@ struct NIfTIBuilder {
         putFloat(352, at: 108)  // vox_offset
         putFloat(slope, at: 112)
         putFloat(intercept, at: 116)
+        if let sform {
+            put(Int16(1), at: 254)
+            for (row, values) in sform.enumerated() { for (col, v) in values.enumerated() { putFloat(v, at: 280 + 16 * row + 4 * col) } }
+        }
+        if let qform {
+            put(Int16(1), at: 252)
+            for (i, v) in qform.prefix(6).enumerated() { putFloat(v, at: 256 + 4 * i) }
+            putFloat(qform[6], at: 76)
+        }
         header[344] = UInt8(ascii: "n"); header[345] = UInt8(ascii: "+"); header[346] = UInt8(ascii: "1")
         var data: [UInt8] = []
         func append<T: FixedWidthInteger>(_ value: T) {

@@ -40,9 +40,24 @@ func writeSlice(_ url: URL, series: String, instance: Int?, position: [Double]?,
                            position: [0, ys[order], zs[order]], orientation: coronal, value: order)
         }
         let volume = try readVolume(at: folder)
-        #expect(volume.slices.map { $0.pixels[0] } == [0, 1, 2, 3])
-        #expect(volume.spacing == [0.7, 0.7, 2.5])
+        // Stored order follows the normal; then the coronal slices are brought to canonical
+        // LPS order (columns → left, rows → posterior, slices → superior): each canonical
+        // slice's rows are the stored slices, in order.
+        #expect(volume.storedSlices?.map { $0.instanceNumber } == [10, 9, 8, 7])
+        #expect(volume.geometry?.storedCode == "LIP")
+        #expect(volume.slices.count == 2 && volume.slices.allSatisfy { $0.width == 3 && $0.height == 4 })
+        #expect(volume.slices[0].pixels == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
+        #expect(abs(volume.spacing![1] - (2.5 * 2.5 + 1.0 / 9).squareRoot()) < 1e-9 && volume.spacing![0] == 0.7 && volume.spacing![2] == 0.7)
         #expect(volume.seriesInstanceUID == "1.2.3.1")
+    }
+
+    /// Slices whose Image Orientation (Patient) differ are not one volume: one clear line.
+    @Test func mixedOrientationsAreAClearError() throws {
+        let folder = try makeTemporaryFolder()
+        try writeSlice(folder.appendingPathComponent("a.dcm"), series: "1.2.3.5", instance: 1, position: [0, 0, 0], orientation: [1, 0, 0, 0, 1, 0], value: 1)
+        try writeSlice(folder.appendingPathComponent("b.dcm"), series: "1.2.3.5", instance: 2, position: [0, 0, 1], orientation: coronal, value: 2)
+        let error = #expect(throws: InputError.self) { try readVolume(at: folder) }
+        #expect(error?.reason.hasPrefix("slices have different orientations") == true)
     }
 
     @Test func withoutPositionsInstanceNumberOrders() throws {

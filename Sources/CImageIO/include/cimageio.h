@@ -47,6 +47,9 @@ int cio_read_maybe_gzip(const char *path, uint8_t **data, size_t *size, char *er
 
 void cio_free(void *pointer);
 
+/// Writes `data` gzip-compressed to `path` (the caller renames it into place).
+int cio_write_gzip(const char *path, const uint8_t *data, size_t size, char *error, size_t error_size);
+
 #ifdef __cplusplus
 }
 #endif
