@@ -17,7 +17,7 @@ let cCPUFlags: [CSetting] = []
 // run the real model, which unoptimised Swift would make 20× slower.
 let kernelFlags: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
-let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "ijg8", "ijg12", "ijg16",
+let dcmtkLibraries = ["dcmseg", "dcmfg", "dcmiod", "dcmimage", "dcmimgle", "dcmjpeg", "ijg8", "ijg12", "ijg16",
                       "dcmjpls", "dcmtkcharls", "dcmdata", "oflog", "ofstd"]
 
 let package = Package(
@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "CDICOM",
             cxxSettings: [.define("HAVE_CONFIG_H")],
-            linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }
+            linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) } + [.linkedLibrary("openjp2")]
         ),
         .target(
             name: "CImageIO",

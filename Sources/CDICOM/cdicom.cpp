@@ -1,5 +1,6 @@
 // DCMTK behind a C boundary: no exception and no DCMTK type crosses it.
 #include "cdicom.h"
+#include "jpeg2000.h"
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
 #include "dcmtk/dcmdata/dccodec.h"
@@ -118,6 +119,43 @@ inline double sampleAt(const Uint8 *bytes, size_t index, int bytesPerSample, int
     return (double)raw;
 }
 
+// The sample layouts segtune reads, whatever the encoding; returns whether the samples are
+// YBR_FULL, which toRGB converts. JPEG 2000 leaves YBR_ICT/YBR_RCT as RGB (OpenJPEG inverts the MCT).
+bool checkLayout(const cdicom_image *out, bool jpeg2000) {
+    int bytesPerSample = out->bits_allocated / 8;
+    if (out->bits_allocated % 8 != 0 || bytesPerSample < 1 || bytesPerSample > 4)
+        throw Failure{"unsupported Bits Allocated " + std::to_string(out->bits_allocated)};
+    if (out->bits_stored < 1 || out->bits_stored > out->bits_allocated)
+        throw Failure{"inconsistent Bits Stored " + std::to_string(out->bits_stored)};
+    int spp = out->samples_per_pixel;
+    if (spp != 1 && spp != 3) throw Failure{"unsupported Samples per Pixel " + std::to_string(spp)};
+    OFString photometric(out->photometric);
+    if (photometric == "PALETTE COLOR") throw Failure{"PALETTE COLOR images are not supported"};
+    bool ybr = photometric == "YBR_FULL";
+    bool transformed = jpeg2000 && (photometric == "YBR_ICT" || photometric == "YBR_RCT");
+    if (spp == 3 && photometric != "RGB" && !ybr && !transformed)
+        throw Failure{"unsupported Photometric Interpretation " + printable(photometric.c_str())};
+    return ybr;
+}
+
+// Colour samples end as RGB: YBR_FULL (as left by RLE, native or JPEG 2000 encodings without a
+// colour transform) converted with ITU-R BT.601 full range, as pydicom converts.
+void toRGB(cdicom_image *out, bool ybr) {
+    if (out->samples_per_pixel != 3) return;
+    if (ybr) {
+        float *values = out->values;
+        size_t count = (size_t)out->frames * out->rows * out->columns * 3;
+        double maxValue = (double)((1u << out->bits_stored) - 1), half = (maxValue + 1) / 2;
+        for (size_t i = 0; i < count; i += 3) {
+            double y = values[i], cb = values[i + 1] - half, cr = values[i + 2] - half;
+            double rgb[3] = {y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb};
+            for (int c = 0; c < 3; c++)
+                values[i + c] = (float)std::fmin(maxValue, std::fmax(0.0, std::floor(rgb[c] + 0.5)));
+        }
+    }
+    snprintf(out->photometric, sizeof out->photometric, "RGB");
+}
+
 void readPixels(DcmDataset *data, bool bigEndianSource, cdicom_image *out) {
     DcmElement *element = nullptr;
     if (data->findAndGetElement(DCM_PixelData, element).bad() || element == nullptr)
@@ -135,18 +173,8 @@ void readPixels(DcmDataset *data, bool bigEndianSource, cdicom_image *out) {
         if (element->getUint8Array(raw).bad() || raw == nullptr) throw Failure{"cannot read pixel data"};
         bytes = raw;
     }
-    int bytesPerSample = out->bits_allocated / 8;
-    if (out->bits_allocated % 8 != 0 || bytesPerSample < 1 || bytesPerSample > 4)
-        throw Failure{"unsupported Bits Allocated " + std::to_string(out->bits_allocated)};
-    if (out->bits_stored < 1 || out->bits_stored > out->bits_allocated)
-        throw Failure{"inconsistent Bits Stored " + std::to_string(out->bits_stored)};
-    int spp = out->samples_per_pixel;
-    if (spp != 1 && spp != 3) throw Failure{"unsupported Samples per Pixel " + std::to_string(spp)};
-    OFString photometric(out->photometric);
-    if (photometric == "PALETTE COLOR") throw Failure{"PALETTE COLOR images are not supported"};
-    bool ybr = photometric == "YBR_FULL";
-    if (spp == 3 && photometric != "RGB" && !ybr)
-        throw Failure{"unsupported Photometric Interpretation " + printable(photometric.c_str())};
+    bool ybr = checkLayout(out, false);
+    int bytesPerSample = out->bits_allocated / 8, spp = out->samples_per_pixel;
     size_t perFrame = (size_t)out->rows * out->columns * spp;
     size_t count = perFrame * out->frames;
     if ((size_t)length < count * bytesPerSample)
@@ -180,18 +208,44 @@ void readPixels(DcmDataset *data, bool bigEndianSource, cdicom_image *out) {
             }
         }
     }
-    if (ybr) {
-        // YBR_FULL as left by RLE or native encodings: ITU-R BT.601 full range, as pydicom converts.
-        double maxValue = (double)((1u << out->bits_stored) - 1), half = (maxValue + 1) / 2;
-        for (size_t i = 0; i < count; i += 3) {
-            double y = values[i], cb = values[i + 1] - half, cr = values[i + 2] - half;
-            double rgb[3] = {y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb};
-            for (int c = 0; c < 3; c++)
-                values[i + c] = (float)std::fmin(maxValue, std::fmax(0.0, std::floor(rgb[c] + 0.5)));
-        }
-        snprintf(out->photometric, sizeof out->photometric, "RGB");
-    }
     out->values = values;
+    toRGB(out, ybr);
+}
+
+// JPEG 2000 and HTJ2K, which DCMTK cannot decode: frame by frame through OpenJPEG (jpeg2000.cpp).
+void readJPEG2000Pixels(DcmDataset *data, const char *family, cdicom_image *out) {
+    bool ybr = checkLayout(out, true);
+    DcmPixelData *pixelData = nullptr;
+    DcmElement *element = nullptr;
+    if (data->findAndGetElement(DCM_PixelData, element).bad() || (pixelData = OFdynamic_cast(DcmPixelData *, element)) == nullptr)
+        throw Failure{"no pixel data (not an image)"};
+    E_TransferSyntax representation;
+    const DcmRepresentationParameter *parameter = nullptr;
+    pixelData->getOriginalRepresentationKey(representation, parameter);
+    DcmPixelSequence *sequence = nullptr;
+    if (pixelData->getEncapsulatedRepresentation(representation, parameter, sequence).bad() || sequence == nullptr)
+        throw Failure{std::string("the ") + family + " pixel data are not encapsulated (no fragments)"};
+    cdicom::JPEG2000Layout layout{out->rows, out->columns, out->samples_per_pixel, out->pixel_representation};
+    try {
+        // Split before allocating: a damaged Number of Frames fails here, not in malloc.
+        std::vector<std::vector<uint8_t>> frames = cdicom::jpeg2000Frames(sequence, out->frames);
+        size_t perFrame = (size_t)out->rows * out->columns * out->samples_per_pixel;
+        out->values = (float *)malloc(sizeof(float) * perFrame * frames.size());
+        if (!out->values) throw std::bad_alloc();
+        std::vector<int32_t> stored(perFrame);
+        for (size_t f = 0; f < frames.size(); f++) {
+            cdicom::decodeJPEG2000Frame(frames[f], layout, (int)f + 1, stored.data());
+            float *values = out->values + f * perFrame;
+            for (size_t i = 0; i < perFrame; i++) {
+                double v = stored[i];
+                if (out->samples_per_pixel == 1) v = v * out->rescale_slope + out->rescale_intercept;
+                values[i] = (float)v;
+            }
+        }
+    } catch (const cdicom::JPEG2000Error &error) {
+        throw Failure{std::string("cannot decode the ") + family + " pixel data (" + error.reason + ")"};
+    }
+    toRGB(out, ybr);
 }
 
 void read(const char *path, int withPixels, cdicom_image *out) {
@@ -209,8 +263,18 @@ void read(const char *path, int withPixels, cdicom_image *out) {
     DcmXfer original(data->getOriginalXfer());
     copyString(out->transfer_syntax_uid, sizeof out->transfer_syntax_uid, original.getXferID());
     copyString(out->transfer_syntax_name, sizeof out->transfer_syntax_name, original.getXferName());
+    // DCMTK reports the encoding it guessed for an HTJ2K dataset; the file meta tells the truth.
+    OFString declared = stringOf(file.getMetaInfo(), DCM_TransferSyntaxUID);
+    if (const char *name = cdicom::htj2kName(declared.c_str())) {
+        copyString(out->transfer_syntax_uid, sizeof out->transfer_syntax_uid, declared);
+        copyString(out->transfer_syntax_name, sizeof out->transfer_syntax_name, name);
+    }
     if (!data->tagExists(DCM_PixelData)) throw Failure{"no pixel data (not a DICOM image)"};
-    if (withPixels) {
+    const char *jpeg2000 = cdicom::jpeg2000Family(out->transfer_syntax_uid);
+    if (withPixels && jpeg2000) {
+        status = data->loadAllDataIntoMemory();
+        if (status.bad()) throw Failure{std::string("cannot load pixel data (") + status.text() + ")"};
+    } else if (withPixels) {
         std::string unsupported = std::string("unsupported transfer syntax ") + out->transfer_syntax_uid + " ("
             + out->transfer_syntax_name + ")";
         if (original.getXfer() == EXS_Unknown) throw Failure{unsupported};
@@ -228,7 +292,8 @@ void read(const char *path, int withPixels, cdicom_image *out) {
     readAttributes(data, out);
     if (out->rows <= 0 || out->columns <= 0) throw Failure{"no Rows/Columns (not a DICOM image)"};
     if (out->frames < 1) out->frames = 1;
-    if (withPixels) readPixels(data, original.isBigEndian(), out);
+    if (withPixels && jpeg2000) readJPEG2000Pixels(data, jpeg2000, out);
+    else if (withPixels) readPixels(data, original.isBigEndian(), out);
 }
 
 }  // namespace
