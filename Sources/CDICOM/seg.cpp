@@ -114,6 +114,9 @@ Source readSource(const std::string &path) {
     s.path = path;
     s.sopClass = stringOf(data, DCM_SOPClassUID);
     s.sopInstance = stringOf(data, DCM_SOPInstanceUID);
+    // Some anonymisers empty the dataset's UIDs but leave the file meta header's copies.
+    if (s.sopClass.empty()) s.sopClass = stringOf(file.getMetaInfo(), DCM_MediaStorageSOPClassUID);
+    if (s.sopInstance.empty()) s.sopInstance = stringOf(file.getMetaInfo(), DCM_MediaStorageSOPInstanceUID);
     s.study = stringOf(data, DCM_StudyInstanceUID);
     s.series = stringOf(data, DCM_SeriesInstanceUID);
     s.frameOfReference = stringOf(data, DCM_FrameOfReferenceUID);
@@ -137,7 +140,9 @@ Source readSource(const std::string &path) {
     }
     if (s.sopClass.empty() || s.sopInstance.empty()) throw Failure{"source " + path + " has no SOP Class/Instance UID"};
     // Without them the SEG could not be filed with its images.
-    if (s.study.empty() || s.series.empty()) throw Failure{"source " + path + " has no Study/Series Instance UID"};
+    if (s.study.empty() || s.series.empty())
+        throw Failure{"source " + path + " has no Study/Series Instance UID (anonymised?), so a SEG could not be filed"
+                      " with its images; use --format nifti"};
     if (!data->tagExists(DCM_PixelData) || s.rows <= 0 || s.columns <= 0)
         throw Failure{"source " + path + " is not an image (no pixel data or Rows/Columns)"};
     // dcmseg 3.6.7 writes a SEG only with a Frame of Reference, and the standard then wants

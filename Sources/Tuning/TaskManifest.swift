@@ -71,6 +71,10 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var patience: Int?
         public var trainingCases: [String]
         public var validationCases: [String]
+        /// One volume and no case to spare: the slab of it validated on.
+        public var validationSlab: SlabHoldout?
+        /// Set when there was nothing to validate on (the best epoch is then the lowest training loss).
+        public var validationNote: String?
 
         public init(epochs: Int, batchSize: Int, learningRate: Double, warmupEpochs: Int, seed: UInt64, augment: Bool,
                     validationFraction: Double, patience: Int?, trainingCases: [String], validationCases: [String]) {

@@ -180,7 +180,24 @@ struct Fit: ParsableCommand {
         let windowsUsed = windowSummary(loaded.windows)
         progress.note("window: " + windowsUsed.joined(separator: "; "))
         let trainingSet = Set(trainingCases)
-        let trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
+        var trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
+        // Too few cases to hold one out: validate on a slab of a volume instead, or say loudly that nothing is validated.
+        var slab: SlabHoldout?, validationNote: String?
+        if validationSlices.isEmpty && val == nil {
+            // A resumed task keeps the slab it was validated on.
+            let saved = resume ? (try? store.load(task))?.0.training.validationSlab : nil
+            if let chosen = saved ?? (valFraction > 0 ? chooseSlabHoldout(trainingSlices, fraction: valFraction, seed: seed) : nil) {
+                slab = chosen
+                validationSlices = trainingSlices.filter { $0.caseName == chosen.caseName && $0.index >= chosen.first && $0.index <= chosen.last }
+                trainingSlices.removeAll { $0.caseName == chosen.caseName && chosen.excludesFromTraining($0.index) }
+                progress.note("\(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s"), none to hold out: validating on \(chosen.description)")
+            } else {
+                validationNote = valFraction > 0
+                    ? "nothing to validate on: too few cases and slices to hold any out; the best epoch is the lowest training loss"
+                    : "nothing to validate on (--val-fraction 0); the best epoch is the lowest training loss"
+                progress.warn(validationNote! + ". Give more cases, or --val DIR")
+            }
+        }
         guard !trainingSlices.isEmpty else {
             throw runtimeFailure("\(scans): no training images could be read")
         }
@@ -193,6 +210,8 @@ struct Fit: ParsableCommand {
             training: .init(epochs: epochs, batchSize: batch, learningRate: lr, warmupEpochs: warmupEpochs, seed: seed,
                             augment: !noAugment, validationFraction: settings.validationFraction, patience: patience,
                             trainingCases: trainingCases, validationCases: validationCases))
+        manifest.training.validationSlab = slab
+        manifest.training.validationNote = validationNote
         let tuner = PromptTuner(segmenter: segmenter, settings: settings)
         var history: [TaskManifest.EpochRecord] = []
         var best: TaskManifest.EpochRecord?
@@ -228,7 +247,7 @@ struct Fit: ParsableCommand {
                                                           segmenter: segmenter, cache: cache, progress: progress)
             variants = augmentations.count
         }
-        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) cases × \(variants) variants, validating on \(validation.count) slices of \(validationCases.count) cases")
+        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s") × \(variants) variants, validating on \(validation.count) slices" + (slab.map { " (a slab of \($0.caseName))" } ?? " of \(validationCases.count) cases"))
 
         var loop = TrainingLoop(tuner: tuner, training: training, validation: validation,
                                 history: history, best: best, bestValues: bestValues)

@@ -18,6 +18,9 @@ struct InspectReport: Encodable {
     var transferSyntaxName: String?
     var photometricInterpretation: String?
     var seriesInstanceUID: String?
+    /// Which way the stored axes point (nibabel's codes, e.g. "RAS"), and the order segtune reads it in.
+    var orientation: String?
+    var storedSize: [Int]?
     var spacing: [Double]?
     var rescaleSlope: Double?
     var rescaleIntercept: Double?
@@ -31,7 +34,7 @@ struct InspectReport: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case path, caseName = "case", mask, maskForeground, format, rows, columns, channels, frames, modality, transferSyntax,
-             transferSyntaxName, photometricInterpretation, seriesInstanceUID, spacing, rescaleSlope,
+             transferSyntaxName, photometricInterpretation, seriesInstanceUID, orientation, storedSize, spacing, rescaleSlope,
              rescaleIntercept, min, max, mean, windowWidth, windowLevel, windowSource
     }
 
@@ -49,6 +52,10 @@ struct InspectReport: Encodable {
         transferSyntaxName = dicom?.transferSyntaxName
         photometricInterpretation = dicom?.photometricInterpretation
         seriesInstanceUID = volume.seriesInstanceUID
+        if let geometry = volume.geometry {
+            orientation = geometry.isOriented ? "\(geometry.storedCode) → LPS" : "unknown (no sform/qform): stored order kept"
+            storedSize = geometry.storedSize
+        }
         spacing = volume.spacing ?? first.pixelSpacing.map { [$0.x, $0.y] }
         rescaleSlope = dicom?.rescaleSlope
         rescaleIntercept = dicom?.rescaleIntercept
@@ -76,6 +83,7 @@ struct InspectReport: Encodable {
         if let transferSyntax { lines.append("  transfer syntax: \(transferSyntax) (\(transferSyntaxName ?? ""))") }
         if let photometricInterpretation { lines.append("  photometric: \(photometricInterpretation)") }
         if let seriesInstanceUID { lines.append("  series: \(seriesInstanceUID)") }
+        if let orientation { lines.append("  orientation: \(orientation)" + (storedSize.map { " (stored \($0.map(String.init).joined(separator: "×")))" } ?? "")) }
         if let spacing { lines.append("  spacing: \(spacing.map { format3($0) }.joined(separator: " × ")) mm") }
         if let rescaleSlope, let rescaleIntercept, rescaleSlope != 1 || rescaleIntercept != 0 {
             lines.append("  rescale: slope \(format3(rescaleSlope)), intercept \(format3(rescaleIntercept))")

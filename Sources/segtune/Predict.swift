@@ -16,6 +16,14 @@ struct Predict: ParsableCommand {
             255 foreground, at the input's size. With several --task, each writes to OUT/<task>/, \
             and all tasks share one encoder pass per image (per window).
 
+            --format nifti writes OUT/<case>.nii.gz (uint8 0/1) on exactly the input's grid: a \
+            NIfTI input's own header (dims, pixdim, qform/sform), or for a DICOM series a header \
+            from its Image Position/Orientation. --format dicom-seg writes OUT/<case>.seg.dcm, a \
+            binary DICOM Segmentation referencing the series' instances, with the task's name as \
+            the segment label and the source's patient and study. Volumes are segmented in \
+            canonical LPS order (axial slices, columns to the patient's left, rows to posterior) \
+            and written back in the input's own order.
+
             Images are windowed as the task was trained (its task.json), unless --window is given. \
             A file that cannot be read is reported (segtune: FILE: reason) and skipped; the exit \
             status is then non-zero. Outputs are written atomically.
@@ -52,6 +60,9 @@ struct Predict: ParsableCommand {
     @Flag(help: "Also write <stem>.overlay.png: the image with the mask's outline.")
     var overlay = false
 
+    @Option(help: "Outputs, comma-separated: png, nifti (volumes), dicom-seg (DICOM series).")
+    var format: String = "png"
+
     @Option(name: [.short, .customLong("output")], help: "Output folder.")
     var output: String
 
@@ -59,9 +70,10 @@ struct Predict: ParsableCommand {
     var inputs: [String]
 
     func validate() throws {
-        if tasks.isEmpty && box == nil && points.isEmpty {
-            throw ValidationError("give --task NAME, or a prompt: --box x0,y0,x1,y1 and/or --point x,y[,label]")
+        if tasks.isEmpty && box == nil && boxes == nil && points.isEmpty {
+            throw ValidationError("give --task NAME, or a prompt: --box x0,y0,x1,y1, --boxes FILE and/or --point x,y[,label]")
         }
+        _ = try parseFormats(format)
         if !tasks.isEmpty && !points.isEmpty { throw ValidationError("--point is for zero-shot prediction; tasks need none") }
         if let box { _ = try parseBox(box) }
         for p in points { _ = try parsePoint(p) }
@@ -94,8 +106,12 @@ struct Predict: ParsableCommand {
         for error in found.errors { printError(error); failures += 1 }
         for input in found.inputs {
             do {
-                let images = try readImages(at: input.url)
+                let volume = try readVolume(at: input.url)
+                let images = volume.slices
                 let boxPrompt = boxTable[input.name] ?? commonBox
+                if predictors.isEmpty && boxPrompt == nil && pointPrompts.isEmpty {
+                    throw InputError(file: input.url.path, reason: "no box for '\(input.name)' in \(boxes ?? "--boxes"), and no --box")
+                }
                 for predictor in predictors where predictor.needsBox && boxPrompt == nil {
                     throw InputError(file: input.url.path, reason: "task '\(predictor.manifest.name)' was trained with a box: give --box or a row in --boxes")
                 }
@@ -126,7 +142,7 @@ struct Predict: ParsableCommand {
                 }
                 for (t, masks) in masksByTask.enumerated() {
                     let folder = predictors.count > 1 ? outRoot.appendingPathComponent(tasks[t]) : outRoot
-                    try write(masks, of: images, shown: displayed[windows[t]]!, input: input, to: folder)
+                    try write(masks, of: volume, shown: displayed[windows[t]]!, input: input, label: predictors.isEmpty ? "segtune" : tasks[t], to: folder)
                 }
             } catch let error as InputError {
                 failures += 1
@@ -139,24 +155,65 @@ struct Predict: ParsableCommand {
         if failures > 0 { throw ExitCode(1) }
     }
 
-    /// Writes one case's masks (and overlays): a PNG for a 2-D image, a folder of slices for a volume.
-    private func write(_ masks: [Mask], of images: [Image], shown: [Image], input: PredictionInput, to folder: URL) throws {
+    /// Writes one case's masks in every format asked for: PNG (and overlays) per 2-D image
+    /// or slice, a NIfTI volume, a DICOM SEG.
+    private func write(_ masks: [Mask], of volume: Volume, shown: [Image], input: PredictionInput, label: String, to folder: URL) throws {
+        let formats = try parseFormats(format)
         var masks = masks
         if largestComponent { masks = splitSlices(largestConnectedComponent(of: stackSlices(masks))) }
+        let images = volume.slices
         let isVolume = images.count > 1
-        let target = isVolume ? folder.appendingPathComponent(input.name) : folder
-        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        let numbers = sliceNumbers(images)
-        for (index, mask) in masks.enumerated() {
-            let stem = isVolume ? String(format: "%04d", numbers[index]) : input.name
-            try writeGrayPNG(mask.voxels.map { $0 == 0 ? 0 : 255 }, width: mask.width, height: mask.height,
-                             to: target.appendingPathComponent(stem + ".png"))
-            if overlay {
-                try writePNG(outlineOverlay(image: shown[index], mask: mask), width: mask.width, height: mask.height,
-                             channels: 3, to: target.appendingPathComponent(stem + ".overlay.png"))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if formats.contains(.png) {
+            let target = isVolume ? folder.appendingPathComponent(input.name) : folder
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            let numbers = sliceNumbers(images)
+            for (index, mask) in masks.enumerated() {
+                let stem = isVolume ? String(format: "%04d", numbers[index]) : input.name
+                try writeGrayPNG(mask.voxels.map { $0 == 0 ? 0 : 255 }, width: mask.width, height: mask.height,
+                                 to: target.appendingPathComponent(stem + ".png"))
+                if overlay {
+                    try writePNG(outlineOverlay(image: shown[index], mask: mask), width: mask.width, height: mask.height,
+                                 channels: 3, to: target.appendingPathComponent(stem + ".overlay.png"))
+                }
             }
         }
+        if formats.contains(.nifti) {
+            guard volume.geometry != nil || volume.niftiHeader != nil else {
+                throw InputError(file: input.url.path, reason: "--format nifti needs a NIfTI volume or a DICOM series (this input has no voxel grid)")
+            }
+            try writeNIfTIMask(stackSlices(masks), like: volume, to: folder.appendingPathComponent(input.name + ".nii.gz"))
+        }
+        if formats.contains(.dicomSeg) {
+            guard let geometry = volume.geometry, let stored = volume.storedSlices else {
+                throw InputError(file: input.url.path, reason: "--format dicom-seg needs a DICOM series (a folder of slices)")
+            }
+            let storedMasks = geometry.toStored(stackSlices(masks).voxels)
+            let perSlice = geometry.storedSize[0] * geometry.storedSize[1]
+            try writeDICOMSegmentation(masks: (0..<stored.count).map { Array(storedMasks[($0 * perSlice)..<(($0 + 1) * perSlice)]) },
+                                       sources: stored.map { URL(fileURLWithPath: $0.file) },
+                                       rows: geometry.storedSize[1], columns: geometry.storedSize[0], segmentLabel: label,
+                                       to: folder.appendingPathComponent(input.name + ".seg.dcm"))
+        }
     }
+}
+
+/// Output formats of `predict --format`.
+enum OutputFormat: String, CaseIterable {
+    case png, nifti, dicomSeg = "dicom-seg"
+}
+
+func parseFormats(_ text: String) throws -> Set<OutputFormat> {
+    let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    var formats = Set<OutputFormat>()
+    for name in names {
+        guard let format = OutputFormat(rawValue: name) else {
+            throw ValidationError("unknown --format '\(name)': use png, nifti, dicom-seg (comma-separated)")
+        }
+        formats.insert(format)
+    }
+    if formats.isEmpty { throw ValidationError("--format needs at least one of png, nifti, dicom-seg") }
+    return formats
 }
 
 /// "file: reason" for any error, naming the file when the error does not.

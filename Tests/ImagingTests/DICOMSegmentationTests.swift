@@ -191,7 +191,7 @@ private func dumpValues(_ file: URL, _ tag: String) throws -> [String] {
         #expect(inputError {
             try writeDICOMSegmentation(masks: [[1, 0, 0, 0, 0, 1]], sources: [bare], rows: 2, columns: 3,
                                        segmentLabel: "Spot", to: out)
-        }?.reason == "source \(bare.path) has no Study/Series Instance UID")
+        }?.reason == "source \(bare.path) has no Study/Series Instance UID (anonymised?), so a SEG could not be filed with its images; use --format nifti")
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 

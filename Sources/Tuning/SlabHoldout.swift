@@ -1,0 +1,39 @@
+import Foundation
+
+/// Validation for a dataset of one volume (a common first try), where holding out a
+/// whole case would leave nothing to train on: a contiguous run of the volume's slices
+/// is held out instead, and `guardSlices` slices on each side of it are left out of
+/// training too, since neighbouring slices are nearly the same image and would leak.
+public struct SlabHoldout: Codable, Sendable, Equatable {
+    public var caseName: String
+    /// The validation slices, inclusive, as 0-based slice indices of the case.
+    public var first: Int
+    public var last: Int
+    public var guardSlices: Int
+
+    /// Whether slice `index` of the case is validation or guard (not for training).
+    public func excludesFromTraining(_ index: Int) -> Bool {
+        index >= first - guardSlices && index <= last + guardSlices
+    }
+
+    public var description: String {
+        "slices \(first)–\(last) of \(caseName) (\(last - first + 1) contiguous slices; \(guardSlices) on each side left out of training)"
+    }
+}
+
+/// Picks the slab: in the volume with the most slices, `fraction` of the run of slices
+/// that hold the structure, at a seeded place inside that run (so it is validated where
+/// the structure is). Nil when the volume is too short to keep training slices as well.
+public func chooseSlabHoldout(_ slices: [LabeledSlice], fraction: Double, guardSlices: Int = 2, seed: UInt64) -> SlabHoldout? {
+    let volumes = Dictionary(grouping: slices.filter(\.isVolumeSlice), by: \.caseName)
+    guard let (name, caseSlices) = volumes.max(by: { $0.value.count < $1.value.count || ($0.value.count == $1.value.count && $0.key > $1.key) }),
+          fraction > 0 else { return nil }
+    let count = (caseSlices.map(\.index).max() ?? -1) + 1
+    let withStructure = caseSlices.filter { $0.mask.foregroundCount > 0 }.map(\.index).sorted()
+    let span = withStructure.count >= 3 ? withStructure.first!...withStructure.last! : 0...(count - 1)
+    let length = max(1, Int((Double(span.count) * fraction).rounded()))
+    guard count - length - 2 * guardSlices >= max(2, length) else { return nil }
+    var generator = SeededGenerator(seed: seed ^ 0x51ab)
+    let first = span.lowerBound + Int(generator.next() % UInt64(span.count - length + 1))
+    return SlabHoldout(caseName: name, first: first, last: first + length - 1, guardSlices: guardSlices)
+}
