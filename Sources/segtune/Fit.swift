@@ -73,13 +73,13 @@ struct Fit: ParsableCommand {
     @Option(help: "Warm-up epochs (linear ramp of the learning rate).")
     var warmupEpochs: Int = 1
 
-    @Option(help: "Random seed: the same seed and threads give the same prompts.")
+    @Option(help: "Random seed: the same seed gives the same prompts, bit for bit, at any --threads (same binary and machine kind).")
     var seed: UInt64 = 0
 
     @Flag(help: "Train on the images as they are (no flips or quarter turns).")
     var noAugment = false
 
-    @Option(help: "Fraction of cases held out for validation.")
+    @Option(help: "Fraction of cases held out for validation; with one volume, that fraction of its slices as one contiguous slab (2 guard slices each side).")
     var valFraction: Double = 0.2
 
     @Option(help: "A separate validation dataset folder (instead of holding out cases).")

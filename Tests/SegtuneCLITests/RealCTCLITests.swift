@@ -1,0 +1,143 @@
+import Foundation
+import Imaging
+import Testing
+
+private let root = SegtuneBinary.repositoryRoot
+private let totalSegmentator = root.appendingPathComponent("third_party/totalsegmentator")
+private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.appendingPathComponent("example_seg.nii.gz").path)
+    && FileManager.default.fileExists(atPath: root.appendingPathComponent("models/lite_medsam.pth").path)
+
+/// The real-CT workflow end to end on TotalSegmentator 2.18.0's test CT (scripts/setup):
+/// its labels are TotalSegmentator's output (label 5 = liver), not hand labels.
+@Suite(.serialized, .enabled(if: haveData)) struct RealCTCLITests {
+    /// Runs a Python checker; its last stdout line is JSON.
+    static func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// fit on one CT volume (a slab validates), predict NIfTI + PNG, score both ways alike.
+    @Test func fitPredictNIfTIAndScoreOnOneCTVolume() throws {
+        let dir = try SegtuneBinary.temporaryFolder("segtune-ct")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let scans = dir.appendingPathComponent("scans")
+        for sub in ["images", "masks"] {
+            try FileManager.default.createDirectory(at: scans.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let image = totalSegmentator.appendingPathComponent("example_ct_sm.nii.gz")
+        let labels = totalSegmentator.appendingPathComponent("example_seg.nii.gz")
+        try FileManager.default.createSymbolicLink(at: scans.appendingPathComponent("images/ct.nii.gz"), withDestinationURL: image)
+        try FileManager.default.createSymbolicLink(at: scans.appendingPathComponent("masks/ct.nii.gz"), withDestinationURL: labels)
+        let tasks = dir.appendingPathComponent("tasks").path
+        let fit = try SegtuneBinary.run(["fit", "--task", "liver", "--label", "5", "--epochs", "2", "--no-augment", "--json",
+                                         "--tasks-dir", tasks, "--cache-dir", dir.appendingPathComponent("cache").path, scans.path])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        #expect(fit.stderr.contains("window: W 400 / L 40 (CT default (abdomen)): 1 case"))
+        #expect(fit.stderr.contains("1 case, none to hold out: validating on slices"))
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tasks).appendingPathComponent("liver/task.json"))) as? [String: Any])
+        let training = try #require(manifest["training"] as? [String: Any])
+        let slab = try #require(training["validationSlab"] as? [String: Any])
+        #expect(slab["caseName"] as? String == "ct" && slab["guardSlices"] as? Int == 2)
+        #expect(((manifest["best"] as? [String: Any])?["validationDice"] as? Double) != nil)
+
+        let out = dir.appendingPathComponent("out")
+        let predict = try SegtuneBinary.run(["predict", "--task", "liver", "--tasks-dir", tasks, "--format", "nifti,png",
+                                             scans.appendingPathComponent("images/ct.nii.gz").path, "-o", out.path])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        // The NIfTI mask sits on the input's grid and affine (nibabel), with the PNGs' voxels.
+        let check = try Self.python(["-c", """
+            import json, sys, nibabel as nib, numpy as np
+            m, i = nib.load(sys.argv[1]), nib.load(sys.argv[2])
+            d = np.asanyarray(m.dataobj)
+            print(json.dumps({"shape": list(m.shape) == list(i.shape), "affine": bool(np.allclose(m.affine, i.affine)),
+                              "dtype": str(d.dtype), "values": sorted(int(v) for v in np.unique(d)), "codes": [int(m.header["sform_code"]), int(m.header["qform_code"])] == [int(i.header["sform_code"]), int(i.header["qform_code"])]}))
+            """, out.appendingPathComponent("ct.nii.gz").path, image.path])
+        #expect(check.status == 0, "\(check.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(check.output.split(separator: "\n").last!.utf8)) as? [String: Any])
+        #expect(report["shape"] as? Bool == true && report["affine"] as? Bool == true && report["codes"] as? Bool == true)
+        #expect(report["dtype"] as? String == "uint8")
+
+        // score: the NIfTI mask and the slice PNGs against the reference give the same numbers.
+        let references = dir.appendingPathComponent("refs")
+        try FileManager.default.createDirectory(at: references, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: references.appendingPathComponent("ct.nii.gz"), withDestinationURL: labels)
+        let pngs = dir.appendingPathComponent("pngs"), niftis = dir.appendingPathComponent("niftis")
+        try FileManager.default.createDirectory(at: pngs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: niftis, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: out.appendingPathComponent("ct"), to: pngs.appendingPathComponent("ct"))
+        try FileManager.default.moveItem(at: out.appendingPathComponent("ct.nii.gz"), to: niftis.appendingPathComponent("ct.nii.gz"))
+        func score(_ folder: URL) throws -> [String: Any] {
+            let run = try SegtuneBinary.run(["score", "--json", "--ref-label", "5", folder.path, references.path])
+            #expect(run.status == 0, "\(run.stderr)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            return try #require((object["cases"] as? [[String: Any]])?.first)
+        }
+        let fromNIfTI = try score(niftis), fromPNGs = try score(pngs)
+        for key in ["dice", "iou", "hd95", "nsd"] {
+            #expect((fromNIfTI[key] as? Double) == (fromPNGs[key] as? Double), "\(key): \(fromNIfTI[key] ?? "-") vs \(fromPNGs[key] ?? "-")")
+        }
+        #expect(((fromNIfTI["dice"] as? Double) ?? 0) > 0.1)
+    }
+
+    /// A real JPEG 2000 CT series (its anonymiser emptied the UIDs, so the test gives the copy
+    /// study, series and instance UIDs first): the SEG loads in highdicom and references every
+    /// instance, and the NIfTI lands on the series' grid next to TotalSegmentator's own export.
+    @Test func dicomSeriesGivesASEGAndANIfTIOnItsGrid() throws {
+        let dir = try SegtuneBinary.temporaryFolder("segtune-seg")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let series = dir.appendingPathComponent("series")
+        try FileManager.default.copyItem(at: totalSegmentator.appendingPathComponent("example_ct_dicom"), to: series)
+        let files = try FileManager.default.contentsOfDirectory(atPath: series.path).sorted().map { series.appendingPathComponent($0).path }
+        let modify = Process()
+        modify.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        modify.arguments = ["dcmodify", "-nb", "-gin", "-i", "(0008,0016)=1.2.840.10008.5.1.4.1.1.2", "-i", "(0020,000d)=1.2.826.0.1.3680043.9.7777.77.1",
+                            "-i", "(0020,000e)=1.2.826.0.1.3680043.9.7777.77.2", "-i", "(0010,0020)=TS-EXAMPLE"] + files
+        try modify.run()
+        modify.waitUntilExit()
+        #expect(modify.terminationStatus == 0)
+
+        let out = dir.appendingPathComponent("out")
+        // Zero-shot with one box around the liver (canonical LPS pixels), so no fit is needed here.
+        let run = try SegtuneBinary.run(["predict", "--box", "104,190,281,374", "--format", "png,nifti,dicom-seg",
+                                         series.path, "-o", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+
+        // Expected masks in the files' order: the PNG written for each instance.
+        var expected: [UInt8] = []
+        for file in files {
+            let number = try #require(try readImages(at: URL(fileURLWithPath: file)).first?.dicom?.instanceNumber)
+            let png = try readMask(at: out.appendingPathComponent(String(format: "series/%04d.png", number)))
+            expected += png.voxels
+        }
+        let raw = dir.appendingPathComponent("expected.raw")
+        try Data(expected).write(to: raw)
+        let check = try Self.python([root.appendingPathComponent("scripts/check-dicom-seg").path, out.appendingPathComponent("series.seg.dcm").path,
+                                     "--sources"] + files + ["--label", "segtune", "--expected", raw.path])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(expected.contains(1))
+
+        // The series' NIfTI (LPS) and TotalSegmentator's export of the same series (LAS) share a world.
+        let grid = try Self.python(["-c", """
+            import json, sys, nibabel as nib, numpy as np
+            ours, theirs = nib.load(sys.argv[1]), nib.load(sys.argv[2])
+            flip = nib.orientations.ornt_transform(nib.io_orientation(theirs.affine), nib.io_orientation(ours.affine))
+            t = nib.orientations.apply_orientation(np.asanyarray(theirs.dataobj) == 5, flip)
+            o = np.asanyarray(ours.dataobj) > 0
+            print(json.dumps({"codes": "".join(nib.aff2axcodes(ours.affine)), "same_world": bool(np.allclose(ours.affine, theirs.affine @ nib.orientations.inv_ornt_aff(flip, theirs.shape), atol=1e-3)),
+                              "dice": float(2 * (o & t).sum() / (o.sum() + t.sum()))}))
+            """, out.appendingPathComponent("series.nii.gz").path, totalSegmentator.appendingPathComponent("example_seg_dicom.nii.gz").path])
+        #expect(grid.status == 0, "\(grid.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(grid.output.split(separator: "\n").last!.utf8)) as? [String: Any])
+        #expect(report["codes"] as? String == "LPS")
+        #expect(report["same_world"] as? Bool == true)
+        #expect(((report["dice"] as? Double) ?? 0) > 0.9, "zero-shot box Dice against TotalSegmentator's liver: \(report["dice"] ?? "-")")
+    }
+}
