@@ -91,14 +91,19 @@ struct Predict: ParsableCommand {
         let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
         let store = TaskStore(root: URL(fileURLWithPath: tasksDir))
         let digest = tasks.isEmpty ? "" : try SHA256.hexDigest(ofFile: checkpoint)
-        let predictors = try tasks.map { name in
+        let taskPredictors = try tasks.map { name in
             do { return try TaskPredictor(name, store: store, segmenter: segmenter, modelDigest: digest) }
             catch let error as InputError { throw runtimeFailure(error.description) }
         }
+        var options = Predictor.Options()
+        options.window = try window.map(parseWindow)
+        options.threshold = threshold
+        options.largestComponent = largestComponent
+        let predictor = Predictor(segmenter: segmenter, tasks: taskPredictors, options: options)
+        let formats = try parseFormats(format)
         let boxTable = try boxes.map(readBoxTable) ?? [:]
         let commonBox = try box.map(parseBox)
         let pointPrompts = try points.map(parsePoint)
-        let logitThreshold = Float(log(threshold / (1 - threshold)))
         let outRoot = URL(fileURLWithPath: output)
 
         var failures = 0
@@ -107,42 +112,14 @@ struct Predict: ParsableCommand {
         for input in found.inputs {
             do {
                 let volume = try readVolume(at: input.url)
-                let images = volume.slices
                 let boxPrompt = boxTable[input.name] ?? commonBox
-                if predictors.isEmpty && boxPrompt == nil && pointPrompts.isEmpty {
+                if tasks.isEmpty && boxPrompt == nil && pointPrompts.isEmpty {
                     throw InputError(file: input.url.path, reason: "no box for '\(input.name)' in \(boxes ?? "--boxes"), and no --box")
                 }
-                for predictor in predictors where predictor.needsBox && boxPrompt == nil {
-                    throw InputError(file: input.url.path, reason: "task '\(predictor.manifest.name)' was trained with a box: give --box or a row in --boxes")
-                }
-                // One encoder pass per window; tasks trained with the same window share it.
-                var masksByTask: [[Mask]] = Array(repeating: [], count: max(predictors.count, 1))
-                var displayed: [String: [Image]] = [:]
-                let windows = predictors.isEmpty ? [window ?? "auto"] : predictors.map { window ?? $0.manifest.preprocessing.window }
-                for windowName in Set(windows).sorted() {
-                    let shown = windowed(images, try parseWindow(windowName))
-                    displayed[windowName] = shown
-                    // The plain encoder pass, unless every task of this window is deep (each runs its own).
-                    let needsPlain = predictors.isEmpty
-                        || predictors.indices.contains { windows[$0] == windowName && predictors[$0].usesSharedEmbedding }
-                    for image in shown {
-                        let geometry = prepare(image, with: segmenter)
-                        let embedding = needsPlain ? segmenter.imageEmbedding(geometry) : nil
-                        if predictors.isEmpty {
-                            let (sparse, dense) = segmenter.promptEmbeddings(box: boxPrompt, points: pointPrompts, for: geometry)
-                            let low = segmenter.decode(imageEmbedding: embedding!, sparse: sparse, dense: dense).masks
-                            let full = segmenter.logitsAtOriginalSize(low.reshaped([low.shape[2], low.shape[3]]), for: geometry)
-                            masksByTask[0].append(Mask(width: image.width, height: image.height,
-                                                       voxels: full.data.map { $0 > logitThreshold ? 1 : 0 }))
-                        }
-                        for (t, predictor) in predictors.enumerated() where windows[t] == windowName {
-                            masksByTask[t].append(predictor.mask(embedding: embedding, geometry: geometry, box: boxPrompt, threshold: logitThreshold))
-                        }
-                    }
-                }
-                for (t, masks) in masksByTask.enumerated() {
-                    let folder = predictors.count > 1 ? outRoot.appendingPathComponent(tasks[t]) : outRoot
-                    try write(masks, of: volume, shown: displayed[windows[t]]!, input: input, label: predictors.isEmpty ? "segtune" : tasks[t], to: folder)
+                for output in try predictor.predict(volume, box: boxPrompt, points: pointPrompts) {
+                    let folder = tasks.count > 1 ? outRoot.appendingPathComponent(output.name) : outRoot
+                    try writePredictedMask(output.mask, of: volume, name: input.name, formats: formats,
+                                           overlays: overlay ? output.shown : nil, label: output.name, to: folder)
                 }
             } catch let error as InputError {
                 failures += 1
@@ -154,66 +131,11 @@ struct Predict: ParsableCommand {
         }
         if failures > 0 { throw ExitCode(1) }
     }
-
-    /// Writes one case's masks in every format asked for: PNG (and overlays) per 2-D image
-    /// or slice, a NIfTI volume, a DICOM SEG.
-    private func write(_ masks: [Mask], of volume: Volume, shown: [Image], input: PredictionInput, label: String, to folder: URL) throws {
-        let formats = try parseFormats(format)
-        var masks = masks
-        if largestComponent { masks = splitSlices(largestConnectedComponent(of: stackSlices(masks))) }
-        let images = volume.slices
-        let isVolume = images.count > 1
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        if formats.contains(.png) {
-            let target = isVolume ? folder.appendingPathComponent(input.name) : folder
-            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-            let numbers = sliceNumbers(images)
-            for (index, mask) in masks.enumerated() {
-                let stem = isVolume ? String(format: "%04d", numbers[index]) : input.name
-                try writeGrayPNG(mask.voxels.map { $0 == 0 ? 0 : 255 }, width: mask.width, height: mask.height,
-                                 to: target.appendingPathComponent(stem + ".png"))
-                if overlay {
-                    try writePNG(outlineOverlay(image: shown[index], mask: mask), width: mask.width, height: mask.height,
-                                 channels: 3, to: target.appendingPathComponent(stem + ".overlay.png"))
-                }
-            }
-        }
-        if formats.contains(.nifti) {
-            guard volume.geometry != nil || volume.niftiHeader != nil else {
-                throw InputError(file: input.url.path, reason: "--format nifti needs a NIfTI volume or a DICOM series (this input has no voxel grid)")
-            }
-            try writeNIfTIMask(stackSlices(masks), like: volume, to: folder.appendingPathComponent(input.name + ".nii.gz"))
-        }
-        if formats.contains(.dicomSeg) {
-            guard let geometry = volume.geometry, let stored = volume.storedSlices else {
-                throw InputError(file: input.url.path, reason: "--format dicom-seg needs a DICOM series (a folder of slices)")
-            }
-            let storedMasks = geometry.toStored(stackSlices(masks).voxels)
-            let perSlice = geometry.storedSize[0] * geometry.storedSize[1]
-            try writeDICOMSegmentation(masks: (0..<stored.count).map { Array(storedMasks[($0 * perSlice)..<(($0 + 1) * perSlice)]) },
-                                       sources: stored.map { URL(fileURLWithPath: $0.file) },
-                                       rows: geometry.storedSize[1], columns: geometry.storedSize[0], segmentLabel: label,
-                                       to: folder.appendingPathComponent(input.name + ".seg.dcm"))
-        }
-    }
 }
 
-/// Output formats of `predict --format`.
-enum OutputFormat: String, CaseIterable {
-    case png, nifti, dicomSeg = "dicom-seg"
-}
-
-func parseFormats(_ text: String) throws -> Set<OutputFormat> {
-    let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-    var formats = Set<OutputFormat>()
-    for name in names {
-        guard let format = OutputFormat(rawValue: name) else {
-            throw ValidationError("unknown --format '\(name)': use png, nifti, dicom-seg (comma-separated)")
-        }
-        formats.insert(format)
-    }
-    if formats.isEmpty { throw ValidationError("--format needs at least one of png, nifti, dicom-seg") }
-    return formats
+/// `--format png,nifti,dicom-seg`, as a validation error when malformed.
+func parseFormats(_ text: String) throws -> Set<MaskFormat> {
+    do { return try MaskFormat.parseList(text) } catch { throw ValidationError("--format: \(error.message)") }
 }
 
 /// "file: reason" for any error, naming the file when the error does not.
@@ -226,11 +148,4 @@ func describe(_ error: Error, _ path: String) -> String {
 /// The segmenter for --model / --checkpoint.
 func loadSegmenter(_ options: ModelOptions) throws -> Segmenter {
     try loadSegmenterAndPath(options).0
-}
-
-/// Output slice numbers: the DICOM Instance Numbers when every slice has its own
-/// (a series), else 1, 2, 3… (frames of one multi-frame file, NIfTI slices).
-func sliceNumbers(_ images: [Image]) -> [Int] {
-    let instances = images.compactMap { $0.dicom?.instanceNumber }
-    return instances.count == images.count && Set(instances).count == images.count ? instances : Array(1 ... images.count)
 }

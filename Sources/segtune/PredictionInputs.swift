@@ -52,15 +52,3 @@ func stem(of url: URL) -> String {
     if name.lowercased().hasSuffix(".nii.gz") { return String(name.dropLast(7)) }
     return url.pathExtension.isEmpty ? name : url.deletingPathExtension().lastPathComponent
 }
-
-/// Per-slice 2-D masks as one 3-D mask, and back.
-func stackSlices(_ masks: [Mask]) -> Mask {
-    Mask(width: masks[0].width, height: masks[0].height, depth: masks.count, voxels: masks.flatMap(\.voxels))
-}
-
-func splitSlices(_ volume: Mask) -> [Mask] {
-    let n = volume.width * volume.height
-    return (0 ..< volume.depth).map { z in
-        Mask(width: volume.width, height: volume.height, voxels: Array(volume.voxels[z * n ..< (z + 1) * n]))
-    }
-}

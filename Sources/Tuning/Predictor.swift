@@ -1,0 +1,93 @@
+import Foundation
+import Imaging
+import Models
+import Tensors
+
+/// Segments scans with trained tasks, or zero-shot from a box and/or points: what
+/// `segtune predict` runs, callable from any Swift program.
+///
+/// Each slice is encoded once per window; tasks trained with the same window share
+/// that pass (a deep task runs the encoder with its own prompts). Masks come back per
+/// task as one 3-D mask in the volume's canonical order, the order `Volume.slices` are
+/// in; `writePredictedMask` puts them back on the input's own grid.
+public final class Predictor {
+    public struct Options: Sendable {
+        /// Overrides every task's window (nil: each task's own; zero-shot: auto).
+        public var window: Window?
+        /// Foreground where the probability exceeds this.
+        public var threshold: Double = 0.5
+        /// Keep only the largest connected component (3-D for volumes).
+        public var largestComponent = false
+        public init() {}
+    }
+
+    /// One task's (or the zero-shot prompt's) masks for a scan, and the images as shown
+    /// to the model (windowed, [0, 1]) for overlays.
+    public struct Output {
+        public var name: String
+        public var mask: Mask
+        public var shown: [Image]
+    }
+
+    public let segmenter: Segmenter
+    public let tasks: [TaskPredictor]
+    public let options: Options
+
+    public init(segmenter: Segmenter, tasks: [TaskPredictor], options: Options = Options()) {
+        self.segmenter = segmenter
+        self.tasks = tasks
+        self.options = options
+    }
+
+    /// With no tasks, `box` and/or `points` are the prompt (zero-shot); with tasks, `box`
+    /// is fed to tasks trained with one. Throws `InputError` naming `volume.source` when
+    /// a task needs a box and none is given, or a window name is bad.
+    public func predict(_ volume: Volume, box: BoxPrompt? = nil, points: [PointPrompt] = []) throws -> [Output] {
+        for task in tasks where task.needsBox && box == nil {
+            throw InputError(file: volume.source, reason: "task '\(task.manifest.name)' was trained with a box: give --box or a row in --boxes")
+        }
+        if tasks.isEmpty && box == nil && points.isEmpty {
+            throw InputError(file: volume.source, reason: "no prompt: give a box or points, or a task")
+        }
+        let images = volume.slices
+        let logit = Float(log(options.threshold / (1 - options.threshold)))
+        let windows: [Window] = try tasks.isEmpty ? [options.window ?? .auto] : tasks.map { task in
+            if let window = options.window { return window }
+            do { return try Window(parsing: task.manifest.preprocessing.window) } catch {
+                throw InputError(file: volume.source, reason: "task '\(task.manifest.name)': \(error)")
+            }
+        }
+        var slices: [[Mask]] = Array(repeating: [], count: max(tasks.count, 1))
+        var shownByWindow: [Int: [Image]] = [:]
+        for (w, window) in windows.enumerated() where windows.firstIndex(of: window) == w {
+            let shown = windowed(images, window)
+            let sharing = windows.indices.filter { windows[$0] == window }
+            for s in sharing { shownByWindow[s] = shown }
+            // The plain encoder pass, unless every task of this window is deep (each runs its own).
+            let needsPlain = tasks.isEmpty || sharing.contains { tasks[$0].usesSharedEmbedding }
+            for image in shown {
+                let geometry = prepare(image, with: segmenter)
+                let embedding = needsPlain ? segmenter.imageEmbedding(geometry) : nil
+                if tasks.isEmpty {
+                    let (sparse, dense) = segmenter.promptEmbeddings(box: box, points: points, for: geometry)
+                    let low = segmenter.decode(imageEmbedding: embedding!, sparse: sparse, dense: dense).masks
+                    let full = segmenter.logitsAtOriginalSize(low.reshaped([low.shape[2], low.shape[3]]), for: geometry)
+                    slices[0].append(Mask(width: image.width, height: image.height, voxels: full.data.map { $0 > logit ? 1 : 0 }))
+                }
+                for t in sharing where !tasks.isEmpty {
+                    slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: box, threshold: logit))
+                }
+            }
+        }
+        return slices.enumerated().map { t, masks in
+            var mask = stack(masks)
+            if options.largestComponent { mask = largestConnectedComponent(of: mask) }
+            mask.spacing = volume.spacing
+            return Output(name: tasks.isEmpty ? "segtune" : tasks[t].manifest.name, mask: mask, shown: shownByWindow[t]!)
+        }
+    }
+
+    private func stack(_ masks: [Mask]) -> Mask {
+        Mask(width: masks[0].width, height: masks[0].height, depth: masks.count, voxels: masks.flatMap(\.voxels))
+    }
+}
