@@ -9,7 +9,9 @@ import Tensors
 /// Each slice is encoded once per window; tasks trained with the same window share
 /// that pass (a deep task runs the encoder with its own prompts). Masks come back per
 /// task as one 3-D mask in the volume's canonical order, the order `Volume.slices` are
-/// in; `writePredictedMask` puts them back on the input's own grid.
+/// in; `writePredictedMask` puts them back on the input's own grid. A task whose
+/// validation chose the cascade (Cascade.swift) refines its stage-1 masks with boxes
+/// for the frozen model: one more decoder pass per slice and round, no more encoding.
 public final class Predictor {
     public struct Options: Sendable {
         /// Overrides every task's window (nil: each task's own; zero-shot: auto).
@@ -18,7 +20,18 @@ public final class Predictor {
         public var threshold: Double = 0.5
         /// Keep only the largest connected component (3-D for volumes).
         public var largestComponent = false
+        /// Whether tasks go through the cascade (stage-1 tokens → box → frozen model).
+        public var cascade: CascadeMode = .auto
         public init() {}
+    }
+
+    public enum CascadeMode: String, Sendable, CaseIterable {
+        /// As each task chose on its validation split (task.json).
+        case auto
+        /// Stage-1 masks only (the learned tokens).
+        case off
+        /// Always, with the task's margin and rounds (10%, one round for tasks without a choice).
+        case on
     }
 
     /// One task's (or the zero-shot prompt's) masks for a scan, and the images as shown
@@ -59,15 +72,21 @@ public final class Predictor {
         }
         var slices: [[Mask]] = Array(repeating: [], count: max(tasks.count, 1))
         var shownByWindow: [Int: [Image]] = [:]
+        let cascades = tasks.map(cascadeSettings)
+        var embeddingsByTask: [Int: [Tensor]] = [:], geometries: [PreparedImage] = []
         for (w, window) in windows.enumerated() where windows.firstIndex(of: window) == w {
             let shown = windowed(images, window)
             let sharing = windows.indices.filter { windows[$0] == window }
             for s in sharing { shownByWindow[s] = shown }
             // The plain encoder pass, unless every task of this window is deep (each runs its own).
-            let needsPlain = tasks.isEmpty || sharing.contains { tasks[$0].usesSharedEmbedding }
+            // (Stage 2 of the cascade is the frozen model: it needs the plain pass too.)
+            let needsPlain = tasks.isEmpty || sharing.contains { tasks[$0].usesSharedEmbedding || cascades[$0] != nil }
+            geometries = []
             for image in shown {
                 let geometry = prepare(image, with: segmenter)
+                geometries.append(geometry)
                 let embedding = needsPlain ? segmenter.imageEmbedding(geometry) : nil
+                for t in sharing where !tasks.isEmpty && cascades[t] != nil { embeddingsByTask[t, default: []].append(embedding!) }
                 if tasks.isEmpty {
                     let (sparse, dense) = segmenter.promptEmbeddings(box: box, points: points, for: geometry)
                     let low = segmenter.decode(imageEmbedding: embedding!, sparse: sparse, dense: dense).masks
@@ -75,15 +94,38 @@ public final class Predictor {
                     slices[0].append(Mask(width: image.width, height: image.height, voxels: full.data.map { $0 > logit ? 1 : 0 }))
                 }
                 for t in sharing where !tasks.isEmpty {
-                    slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: box, threshold: logit))
+                    // --box overrides the cascade's own boxes: stage 2 only.
+                    if cascades[t] != nil, let box, !tasks[t].needsBox {
+                        slices[t].append(boxStageMask(segmenter, embedding: embedding!, geometry: geometry, box: box, threshold: logit))
+                    } else {
+                        slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: box, threshold: logit))
+                    }
                 }
             }
+            for t in sharing where !tasks.isEmpty && (box == nil || tasks[t].needsBox) {
+                guard let cascade = cascades[t] else { continue }
+                slices[t] = cascadeMasks(coarse: slices[t], isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds,
+                                         segmenter: segmenter, embeddings: embeddingsByTask[t]!, geometries: geometries, threshold: logit)
+            }
+            embeddingsByTask = [:]
         }
         return slices.enumerated().map { t, masks in
             var mask = stack(masks)
             if options.largestComponent { mask = largestConnectedComponent(of: mask) }
             mask.spacing = volume.spacing
             return Output(name: tasks.isEmpty ? "segtune" : tasks[t].manifest.name, mask: mask, shown: shownByWindow[t]!)
+        }
+    }
+
+    /// The margin and rounds a task predicts with, or nil for stage 1 only. A task trained
+    /// with a box as its prompt has no stage 1 to refine.
+    private func cascadeSettings(_ task: TaskPredictor) -> (margin: Double, rounds: Int)? {
+        if task.needsBox || options.cascade == .off { return nil }
+        let choice = task.manifest.cascade
+        switch options.cascade {
+        case .off: return nil
+        case .auto: return choice.flatMap { $0.enabled ? ($0.margin, $0.rounds) : nil }
+        case .on: return (choice?.margin ?? 0.10, choice?.rounds ?? 1)
         }
     }
 

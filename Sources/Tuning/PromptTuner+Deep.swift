@@ -62,7 +62,7 @@ extension PromptTuner {
     /// acts on the normalised input (in [0, 1]): LiteMedSAM min–max normalises, which would
     /// undo it on the windowed image. With `withBox` only the jitter: the box stays valid.
     func augmented(_ example: TuningExample) -> TuningExample {
-        let turn = settings.withBox ? .identity : Augmentation.allCases.randomElement(using: &generator)!
+        let turn = settings.withBox ? .identity : Augmentation.geometric.randomElement(using: &generator)!
         let contrast = Float.random(in: 0.95...1.05, using: &generator)
         let brightness = Float.random(in: -0.05...0.05, using: &generator)
         var out = example

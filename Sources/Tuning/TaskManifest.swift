@@ -105,6 +105,9 @@ public struct TaskManifest: Codable, Sendable, Equatable {
     public var history: [EpochRecord] = []
     /// The epoch whose prompts were kept (best validation Dice).
     public var best: EpochRecord?
+    /// The cascade (stage-1 tokens → box → frozen model) as chosen on validation; nil
+    /// when there was nothing to validate on, or for tasks from before it existed.
+    public var cascade: CascadeChoice?
 
     public init(name: String, baseModel: BaseModel, preprocessing: Preprocessing, prompts: Prompts, training: Training) {
         self.name = name

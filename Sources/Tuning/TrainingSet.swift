@@ -59,15 +59,24 @@ public func windowSummary(_ windows: [String: ResolvedWindow]) -> [String] {
 /// (so in decoder mode each variant's embedding is cached like any image).
 public enum Augmentation: String, Sendable, CaseIterable, Codable {
     case identity, flipHorizontal, flipVertical, rotate90
+    /// The image shrunk to 70% about its centre on its own background: the same anatomy
+    /// in a wider field of view (a 500 mm scan against a 350 mm crop).
+    case zoomOut
 
-    /// The variants `fit` trains on: with augmentation, the two flips and a quarter
-    /// turn beside the original (the D4 group's other four add little for 4× the encoding).
+    /// The variants `fit` trains on: with augmentation, the two flips, a quarter turn and
+    /// a zoom-out beside the original (the D4 group's other four add little for 4× the encoding).
     public static func variants(enabled: Bool) -> [Augmentation] {
         enabled ? allCases : [.identity]
     }
 
-    /// Applies the transform to row-major (height, width, channels) values.
+    /// The transforms that only move pixels (deep mode draws one per step).
+    public static let geometric: [Augmentation] = [.identity, .flipHorizontal, .flipVertical, .rotate90]
+
+    static let zoomFactor = 0.7
+
+    /// Applies a flip or turn to row-major (height, width, channels) values.
     public func apply<T>(_ values: [T], width: Int, height: Int, channels: Int) -> (values: [T], width: Int, height: Int) {
+        precondition(self != .zoomOut, "zoomOut needs a background value: apply(to:)")
         if self == .identity { return (values, width, height) }
         let outWidth = self == .rotate90 ? height : width
         let outHeight = self == .rotate90 ? width : height
@@ -81,6 +90,7 @@ public enum Augmentation: String, Sendable, CaseIterable, Codable {
                 case .flipVertical: (sx, sy) = (x, height - 1 - y)
                 // Clockwise: output (x, y) comes from input (y, height − 1 − x).
                 case .rotate90: (sx, sy) = (y, height - 1 - x)
+                case .zoomOut: fatalError("unreachable")
                 }
                 for c in 0 ..< channels {
                     out[(y * outWidth + x) * channels + c] = values[(sy * width + sx) * channels + c]
@@ -92,6 +102,7 @@ public enum Augmentation: String, Sendable, CaseIterable, Codable {
 
     public func apply(to slice: LabeledSlice) -> LabeledSlice {
         if self == .identity { return slice }
+        if self == .zoomOut { return zoomedOut(slice) }
         var result = slice
         let image = apply(slice.image.pixels, width: slice.image.width, height: slice.image.height, channels: slice.image.channels)
         result.image.pixels = image.values
@@ -100,6 +111,30 @@ public enum Augmentation: String, Sendable, CaseIterable, Codable {
         let mask = apply(slice.mask.voxels, width: slice.mask.width, height: slice.mask.height, channels: 1)
         let spacing = self == .rotate90 ? slice.mask.spacing.map { [$0[1], $0[0]] + $0.dropFirst(2) } : slice.mask.spacing
         result.mask = Mask(width: mask.width, height: mask.height, voxels: mask.values, spacing: spacing)
+        return result
+    }
+
+    /// Nearest-neighbour shrink about the centre; the border takes the image's lowest
+    /// value (air or background after windowing) and no mask.
+    private func zoomedOut(_ slice: LabeledSlice) -> LabeledSlice {
+        let (w, h, c) = (slice.image.width, slice.image.height, slice.image.channels)
+        let background = slice.image.pixels.min() ?? 0
+        var pixels = [Float](repeating: background, count: w * h * c), voxels = [UInt8](repeating: 0, count: w * h)
+        let k = Self.zoomFactor
+        let ox = Double(w) * (1 - k) / 2, oy = Double(h) * (1 - k) / 2
+        for y in 0..<h {
+            let sy = Int(((Double(y) + 0.5 - oy) / k).rounded(.down))
+            guard sy >= 0 && sy < h else { continue }
+            for x in 0..<w {
+                let sx = Int(((Double(x) + 0.5 - ox) / k).rounded(.down))
+                guard sx >= 0 && sx < w else { continue }
+                for ch in 0..<c { pixels[(y * w + x) * c + ch] = slice.image.pixels[(sy * w + sx) * c + ch] }
+                voxels[y * w + x] = slice.mask.voxels[sy * w + sx]
+            }
+        }
+        var result = slice
+        result.image.pixels = pixels
+        result.mask = Mask(width: w, height: h, voxels: voxels, spacing: slice.mask.spacing.map { $0.map { $0 / k } })
         return result
     }
 }

@@ -272,6 +272,14 @@ struct Fit: ParsableCommand {
             })
         manifest.history = loop.history
         manifest.best = loop.best
+        // The cascade is chosen with the kept (best) prompts, on the same validation slices.
+        tuner.restore(values: loop.bestValues)
+        if reason != .interrupted, let cascade = tuner.chooseCascade(validation) {
+            manifest.cascade = cascade
+            progress.note(String(format: "cascade (stage-1 tokens → box + margin → frozen model): validation Dice %.4f with margin %.2f, %d round%@, against %.4f for stage 1 alone: %@",
+                                 cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
+                                 cascade.enabled ? "predictions use it" : "not used"))
+        }
         try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: loop.bestValues))
         progress.note("\(reason == .interrupted ? "interrupted" : reason.rawValue): task '\(task)' saved in \(store.folder(task).path)")
 
@@ -279,7 +287,7 @@ struct Fit: ParsableCommand {
             let summary = FitSummary(task: task, folder: store.folder(task).path, stop: reason.rawValue,
                                      epochs: loop.history.count, untunedValidationDice: untuned?.dice,
                                      initialValidationDice: initial?.dice,
-                                     best: loop.best, failures: loaded.failures.map(\.description))
+                                     best: loop.best, cascade: manifest.cascade, failures: loaded.failures.map(\.description))
             print(try summary.jsonLine())
         }
         if !loaded.failures.isEmpty { throw ExitCode(1) }
@@ -338,6 +346,8 @@ struct FitSummary: Encodable {
     /// The prompts as initialised, before the first step.
     var initialValidationDice: Double?
     var best: TaskManifest.EpochRecord?
+    /// Stage 1 alone against the cascade on validation, and whether predictions use it.
+    var cascade: CascadeChoice?
     var failures: [String]
 
     func jsonLine() throws -> String {

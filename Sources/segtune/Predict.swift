@@ -60,6 +60,10 @@ struct Predict: ParsableCommand {
     @Flag(help: "Also write <stem>.overlay.png: the image with the mask's outline.")
     var overlay = false
 
+    @Option(help: ArgumentHelp("Cascade: auto (as the task chose on validation), off (the learned tokens' masks), on.",
+                               discussion: "The cascade: the task's tokens give a coarse mask; in a volume its largest 3-D component is kept; each slice's bounding box plus the task's margin becomes a box prompt for the frozen model, which draws the edge. --box replaces the derived boxes."))
+    var cascade: Predictor.CascadeMode = .auto
+
     @Option(help: "Outputs, comma-separated: png, nifti (volumes), dicom-seg (DICOM series).")
     var format: String = "png"
 
@@ -99,6 +103,7 @@ struct Predict: ParsableCommand {
         options.window = try window.map(parseWindow)
         options.threshold = threshold
         options.largestComponent = largestComponent
+        options.cascade = cascade
         let predictor = Predictor(segmenter: segmenter, tasks: taskPredictors, options: options)
         let formats = try parseFormats(format)
         let boxTable = try boxes.map(readBoxTable) ?? [:]
@@ -149,3 +154,5 @@ func describe(_ error: Error, _ path: String) -> String {
 func loadSegmenter(_ options: ModelOptions) throws -> Segmenter {
     try loadSegmenterAndPath(options).0
 }
+
+extension Predictor.CascadeMode: ExpressibleByArgument {}

@@ -47,3 +47,20 @@ func paddedTargetCoversTheResizedRegionInTheLogitsFrame(input: Int, size: Int, r
     #expect(filled.count == regionW * regionH)
     #expect(filled.allSatisfy { $0 % size < regionW && $0 / size < regionH })
 }
+
+/// The zoom-out variant shrinks about the centre: same size, border on the image's lowest
+/// value with no mask, the structure 70% as wide, and the pixel spacing grown to match.
+@Test func zoomOutShrinksAboutTheCentre() {
+    let (w, h) = (20, 20)
+    var pixels = [Float](repeating: 0.2, count: w * h), voxels = [UInt8](repeating: 0, count: w * h)
+    for y in 0..<h { for x in 0..<w where (5..<15).contains(x) && (5..<15).contains(y) { pixels[y * w + x] = 1; voxels[y * w + x] = 1 } }
+    pixels[0] = 0   // the lowest value: the border's
+    let slice = LabeledSlice(caseName: "c", index: 0, image: Image(width: w, height: h, channels: 1, pixels: pixels),
+                             mask: Mask(width: w, height: h, voxels: voxels, spacing: [1, 1]), isVolumeSlice: false)
+    let zoomed = Augmentation.zoomOut.apply(to: slice)
+    #expect(zoomed.image.width == w && zoomed.image.height == h && zoomed.mask.width == w)
+    #expect(zoomed.mask.foregroundCount == 49)                       // 10 px → 7 px square
+    #expect(zoomed.image.pixels[0] == 0 && zoomed.image.pixels[w + 1] == 0 && zoomed.mask.voxels[w * 10 + 10] == 1)
+    #expect(zoomed.mask.spacing == [1 / 0.7, 1 / 0.7])
+    #expect(Augmentation.variants(enabled: true).contains(.zoomOut) && !Augmentation.geometric.contains(.zoomOut))
+}
