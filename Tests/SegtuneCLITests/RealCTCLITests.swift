@@ -141,3 +141,45 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         #expect(((report["dice"] as? Double) ?? 0) > 0.9, "zero-shot box Dice against TotalSegmentator's liver: \(report["dice"] ?? "-")")
     }
 }
+
+/// The same CT stored RAS and LPS (a copy written with x and y reversed and its affine to
+/// match) gives the same mask at the same world positions: orientation is read, not assumed.
+@Suite(.enabled(if: haveData)) struct OrientationCLITests {
+    @Test func rasAndLPSCopiesGiveTheSameMaskInTheWorld() throws {
+        let dir = try SegtuneBinary.temporaryFolder("segtune-orient")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        // Six slices of the real CT as stored (RAS), and the LPS copy, both by nibabel.
+        let make = try RealCTCLITests.python(["-c", """
+            import sys, numpy as np, nibabel as nib
+            img = nib.load(sys.argv[1])
+            data = np.asanyarray(img.dataobj)[:, :, 12:18].astype(np.int16)
+            aff = img.affine.copy(); aff[:3, 3] = aff[:3, 3] + aff[:3, 2] * 12
+            nib.save(nib.Nifti1Image(data, aff), sys.argv[2] + "/ras.nii.gz")
+            flip = np.diag([-1.0, -1.0, 1.0, 1.0]); flip[0, 3] = data.shape[0] - 1; flip[1, 3] = data.shape[1] - 1
+            nib.save(nib.Nifti1Image(data[::-1, ::-1, :].copy(), aff @ flip), sys.argv[2] + "/lps.nii.gz")
+            print("".join(nib.aff2axcodes(aff)), "".join(nib.aff2axcodes(aff @ flip)))
+            """, totalSegmentator.appendingPathComponent("example_ct_sm.nii.gz").path, inputs.path])
+        #expect(make.status == 0 && make.output.contains("RAS LPS"), "\(make.output)")
+        let out = dir.appendingPathComponent("out")
+        // A box in canonical (LPS) pixels: the same anatomy for both copies.
+        let run = try SegtuneBinary.run(["predict", "--box", "10,20,70,80", "--format", "nifti,png", inputs.path, "-o", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let compare = try RealCTCLITests.python(["-c", """
+            import sys, json, numpy as np, nibabel as nib
+            a, b = nib.as_closest_canonical(nib.load(sys.argv[1])), nib.as_closest_canonical(nib.load(sys.argv[2]))
+            da, db = np.asanyarray(a.dataobj), np.asanyarray(b.dataobj)
+            print(json.dumps({"same_affine": bool(np.allclose(a.affine, b.affine)), "same_mask": bool((da == db).all()), "foreground": int(da.sum())}))
+            """, out.appendingPathComponent("ras.nii.gz").path, out.appendingPathComponent("lps.nii.gz").path])
+        #expect(compare.status == 0, "\(compare.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(compare.output.split(separator: "\n").last!.utf8)) as? [String: Any])
+        #expect(report["same_affine"] as? Bool == true && report["same_mask"] as? Bool == true)
+        #expect(((report["foreground"] as? Int) ?? 0) > 100)
+        // The slice PNGs, in canonical order, are the same files too.
+        for n in 1...6 {
+            let name = String(format: "%04d.png", n)
+            #expect(try Data(contentsOf: out.appendingPathComponent("ras/\(name)")) == Data(contentsOf: out.appendingPathComponent("lps/\(name)")))
+        }
+    }
+}
