@@ -154,185 +154,32 @@ struct Fit: ParsableCommand {
         let progress = Progress(quiet: quiet)
         let window = try parseWindow(windowOptions.window)
         let labels = try parseLabels(label)
-        let store = TaskStore(root: URL(fileURLWithPath: tasksDir))
         let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
         let modelDigest = try SHA256.hexDigest(ofFile: checkpoint)
-        let cache = EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), modelDigest: modelDigest)
-
-        // The data: cases split by name, then slices, augmentations and embeddings.
-        let dataset = try discoverDataset(at: URL(fileURLWithPath: scans))
-        if let warning = dataset.unpairedWarning { progress.warn(warning) }
-        var loaded = loadLabeledSlices(dataset, window: window, labels: labels)
-        var validationSlices: [LabeledSlice]
-        var trainingCases: [String], validationCases: [String]
-        if let val {
-            let validationSet = loadLabeledSlices(try discoverDataset(at: URL(fileURLWithPath: val)), window: window, labels: labels)
-            loaded.failures += validationSet.failures
-            loaded.windows.merge(validationSet.windows) { a, _ in a }
-            validationSlices = validationSet.slices
-            (trainingCases, validationCases) = (loaded.caseNames, validationSet.caseNames)
-        } else {
-            (trainingCases, validationCases) = splitByCase(loaded.caseNames, validationFraction: valFraction, seed: seed)
-            let held = Set(validationCases)
-            validationSlices = loaded.slices.filter { held.contains($0.caseName) }
-        }
-        for failure in loaded.failures { progress.error(failure.description) }
-        let windowsUsed = windowSummary(loaded.windows)
-        progress.note("window: " + windowsUsed.joined(separator: "; "))
-        let trainingSet = Set(trainingCases)
-        var trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
-        // Too few cases to hold one out: validate on a slab of a volume instead, or say loudly that nothing is validated.
-        var slab: SlabHoldout?, validationNote: String?
-        if validationSlices.isEmpty && val == nil {
-            // A resumed task keeps the slab it was validated on.
-            let saved = resume ? (try? store.load(task))?.0.training.validationSlab : nil
-            if let chosen = saved ?? (valFraction > 0 ? chooseSlabHoldout(trainingSlices, fraction: valFraction, seed: seed) : nil) {
-                slab = chosen
-                validationSlices = trainingSlices.filter { $0.caseName == chosen.caseName && $0.index >= chosen.first && $0.index <= chosen.last }
-                trainingSlices.removeAll { $0.caseName == chosen.caseName && chosen.excludesFromTraining($0.index) }
-                progress.note("\(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s"), none to hold out: validating on \(chosen.description)")
-            } else {
-                validationNote = valFraction > 0
-                    ? "nothing to validate on: too few cases and slices to hold any out; the best epoch is the lowest training loss"
-                    : "nothing to validate on (--val-fraction 0); the best epoch is the lowest training loss"
-                progress.warn(validationNote! + ". Give more cases, or --val DIR")
-            }
-        }
-        guard !trainingSlices.isEmpty else {
-            throw runtimeFailure("\(scans): no training images could be read")
-        }
-
-        var manifest = TaskManifest(
-            name: task,
-            baseModel: .init(name: segmenter.model.preset.name, sha256: modelDigest),
-            preprocessing: .init(window: windowOptions.window, labels: labels.map { $0.sorted() }, windowsUsed: windowsUsed),
-            prompts: .init(mode: mode, sparseTokens: tokens, dense: dense, vptTokens: mode == .deep ? vptTokens : nil, withBox: withBox),
-            training: .init(epochs: epochs, batchSize: batch, learningRate: lr, warmupEpochs: warmupEpochs, seed: seed,
-                            augment: !noAugment, validationFraction: settings.validationFraction, patience: patience,
-                            trainingCases: trainingCases, validationCases: validationCases))
-        manifest.training.validationSlab = slab
-        manifest.training.validationNote = validationNote
-        let tuner = PromptTuner(segmenter: segmenter, settings: settings)
-        var history: [TaskManifest.EpochRecord] = []
-        var best: TaskManifest.EpochRecord?
-        var bestValues: Tensor?
-        if resume {
-            let (saved, prompts) = try store.load(task)
-            try checkResumable(saved, against: manifest, checkpoint: checkpoint)
-            history = saved.history
-            best = saved.best
-            bestValues = try flatten(prompts, like: tuner.arena, file: store.folder(task).path)
-            if let state = try store.loadTrainingState(task) {
-                tuner.restore(values: state.values, optimiser: state.optimiser)
-            } else if let bestValues {
-                tuner.restore(values: bestValues)
-            }
-            manifest.history = history
-            manifest.best = best
-        } else if store.exists(task) {
-            throw runtimeFailure("task '\(task)' exists in \(tasksDir)/: use --resume to continue it, or another --task name")
-        }
-
-        let training: [TuningExample], validation: [TuningExample], variants: Int
-        if mode == .deep {
-            // The encoder changes with every step: no embeddings to cache; each step
-            // draws its own flip or turn and intensity jitter (PromptTuner+Deep.swift).
-            training = makeDeepExamples(trainingSlices, segmenter: segmenter)
-            validation = makeDeepExamples(validationSlices, segmenter: segmenter)
-            variants = 1
-            progress.note("deep mode: \(vptTokens) visual prompt tokens in each encoder attention block; the encoder runs at every step")
-        } else {
-            let augmentations = Augmentation.variants(enabled: !noAugment)
-            (training, validation) = try embeddedExamples(trainingSlices, augmentations, validationSlices,
-                                                          segmenter: segmenter, cache: cache, progress: progress)
-            variants = augmentations.count
-        }
-        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s") × \(variants) variants, validating on \(validation.count) slices" + (slab.map { " (a slab of \($0.caseName))" } ?? " of \(validationCases.count) cases"))
-
-        var loop = TrainingLoop(tuner: tuner, training: training, validation: validation,
-                                history: history, best: best, bestValues: bestValues)
-        // Before training: the untuned model with its default prompt, and the initial prompts.
-        let untuned = history.isEmpty && !validation.isEmpty ? tuner.zeroShotScore(validation) : nil
-        let initial = history.isEmpty && !validation.isEmpty ? loop.score() : nil
-        if let untuned, let initial {
-            progress.note(String(format: "before tuning: validation Dice %.4f (IoU %.4f) for the untuned model with a whole-image box, %.4f with the initial prompts",
-                                 untuned.dice, untuned.iou, initial.dice))
-        }
-
+        let request = FitRequest(task: task, dataset: URL(fileURLWithPath: scans), validationDataset: val.map { URL(fileURLWithPath: $0) },
+                                 window: window, windowName: windowOptions.window, labels: labels, settings: settings,
+                                 tasksDirectory: URL(fileURLWithPath: tasksDir), cacheDirectory: URL(fileURLWithPath: cacheDir), resume: resume)
         let interrupt = InterruptFlag()
-        let reason = try loop.run(
-            shouldStop: { interrupt.isSet },
-            onStep: { step, steps in progress.step(step, of: steps) },
-            onEpoch: { end in
-                manifest.history = end.history
-                manifest.best = end.best
-                progress.epoch(end.record, of: epochs, isBest: end.isBest)
-                try store.saveTrainingState(task, values: tuner.arena.values, optimiser: tuner.optimiser)
-                try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: end.bestValues))
-            })
-        manifest.history = loop.history
-        manifest.best = loop.best
-        // The cascade is chosen with the kept (best) prompts, on the same validation slices.
-        tuner.restore(values: loop.bestValues)
-        if reason != .interrupted, let cascade = tuner.chooseCascade(validation) {
-            manifest.cascade = cascade
-            progress.note(String(format: "cascade (stage-1 tokens → box + margin → frozen model): validation Dice %.4f with margin %.2f, %d round%@, against %.4f for stage 1 alone: %@",
-                                 cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
-                                 cascade.enabled ? "predictions use it" : "not used"))
+        let result: FitResult
+        do {
+            result = try FitSession(segmenter: segmenter, modelDigest: modelDigest, request: request)
+                .run(observer: progress, shouldStop: { interrupt.isSet })
+        } catch let error as FitError {
+            throw runtimeFailure(error.description)
+        } catch let error as InputError {
+            throw runtimeFailure(error.description)
         }
-        try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: loop.bestValues))
-        progress.note("\(reason == .interrupted ? "interrupted" : reason.rawValue): task '\(task)' saved in \(store.folder(task).path)")
-
+        let (manifest, reason) = (result.manifest, result.stop)
         if json {
-            let summary = FitSummary(task: task, folder: store.folder(task).path, stop: reason.rawValue,
-                                     epochs: loop.history.count, untunedValidationDice: untuned?.dice,
-                                     initialValidationDice: initial?.dice,
-                                     best: loop.best, cascade: manifest.cascade, failures: loaded.failures.map(\.description))
+            let summary = FitSummary(task: task, folder: result.folder.path, stop: reason.rawValue,
+                                     epochs: manifest.history.count, untunedValidationDice: result.untuned?.dice,
+                                     initialValidationDice: result.initial?.dice,
+                                     best: manifest.best, cascade: manifest.cascade, failures: result.failures.map(\.description))
             print(try summary.jsonLine())
         }
-        if !loaded.failures.isEmpty { throw ExitCode(1) }
+        if !result.failures.isEmpty { throw ExitCode(1) }
         if reason == .interrupted { throw ExitCode(130) }
     }
-
-    /// Decoder-mode examples: every training variant and validation image, embedded through the cache.
-    private func embeddedExamples(_ trainingSlices: [LabeledSlice], _ augmentations: [Augmentation], _ validationSlices: [LabeledSlice],
-                                  segmenter: Segmenter, cache: EmbeddingCache, progress: Progress) throws -> ([TuningExample], [TuningExample]) {
-        var encoded = 0
-        let variants = trainingSlices.count * augmentations.count + validationSlices.count
-        progress.start("embedding", total: variants)
-        let training = try makeExamples(trainingSlices, augmentations: augmentations, segmenter: segmenter, cache: cache) { done, _, ran in
-            if ran { encoded += 1 }
-            progress.update(done)
-        }
-        let validation = try makeExamples(validationSlices, augmentations: [.identity], segmenter: segmenter, cache: cache) { done, _, ran in
-            if ran { encoded += 1 }
-            progress.update(training.count + done)
-        }
-        progress.finish("embedded \(variants) images (\(encoded) encoded, \(variants - encoded) from the cache)")
-        return (training, validation)
-    }
-
-    /// A resumed run must train the same thing against the same model.
-    private func checkResumable(_ saved: TaskManifest, against current: TaskManifest, checkpoint: URL) throws {
-        guard saved.baseModel.sha256 == current.baseModel.sha256 else {
-            throw runtimeFailure("task '\(task)' was trained on another checkpoint (\(saved.baseModel.name), SHA-256 \(saved.baseModel.sha256.prefix(12))…), not \(checkpoint.path)")
-        }
-        guard saved.prompts == current.prompts else {
-            throw runtimeFailure("task '\(task)' has other prompts (mode, tokens, dense, box) than this command asks for")
-        }
-    }
-}
-
-/// The prompts of a task file as one flat buffer in `arena`'s layout.
-func flatten(_ prompts: [String: Tensor], like arena: ParameterArena, file: String) throws -> Tensor {
-    let flat = Tensor(zeros: [arena.count])
-    for entry in arena.entries {
-        guard let tensor = prompts[entry.name], tensor.count == entry.count else {
-            throw runtimeFailure("\(file): prompts.safetensors lacks '\(entry.name)' of shape \(entry.shape)")
-        }
-        UnsafeMutableBufferPointer(rebasing: flat.data[entry.offset ..< entry.offset + entry.count]).baseAddress!.update(from: tensor.data.baseAddress!, count: entry.count)
-    }
-    return flat
 }
 
 /// The JSON object `fit --json` prints.

@@ -40,7 +40,7 @@ func printWarning(_ text: String) {
 
 /// Progress of long work on stderr: a bar with an ETA on a terminal, a line every
 /// 10% otherwise (logs stay readable); nothing with `--quiet`. Errors always print.
-final class Progress {
+final class Progress: FitObserver {
     private let quiet: Bool
     private let isTerminal = isatty(STDERR_FILENO) != 0
     private var label = ""
@@ -53,6 +53,7 @@ final class Progress {
     func note(_ line: String) { if !quiet { writeToStderr(line) } }
     func warn(_ line: String) { printWarning(line) }
     func error(_ line: String) { printError(line) }
+    func failed(_ error: InputError) { printError(error.description) }
 
     func start(_ label: String, total: Int) {
         (self.label, self.total, started, lastDecile) = (label, total, Date(), -1)

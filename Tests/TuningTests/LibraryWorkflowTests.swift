@@ -56,3 +56,54 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("case/0002.png").path))
     }
 }
+
+/// `FitSession` is `segtune fit` without the CLI: a tiny dataset of demo slices, one epoch.
+@Suite(.enabled(if: hasCheckpoint)) struct FitSessionTests {
+    final class Recorder: FitObserver {
+        var lines: [String] = [], epochs: [TaskManifest.EpochRecord] = []
+        func note(_ line: String) { lines.append(line) }
+        func warn(_ line: String) { lines.append("warning: " + line) }
+        func failed(_ error: InputError) { lines.append("error: \(error)") }
+        func start(_ label: String, total: Int) {}
+        func update(_ done: Int) {}
+        func finish(_ line: String) { lines.append(line) }
+        func step(_ step: Int, of steps: Int) {}
+        func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) { self.epochs.append(record) }
+    }
+
+    @Test func fitAndPredictWithoutTheCLI() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-session-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let demo = repositoryRoot.appendingPathComponent("fixtures/demo/white-matter")
+        let scans = folder.appendingPathComponent("scans")
+        for sub in ["images", "masks"] {
+            try FileManager.default.createDirectory(at: scans.appendingPathComponent(sub), withIntermediateDirectories: true)
+            for z in [80, 90, 100, 110] {
+                let name = String(format: "mni152-z%03d.png", z)
+                try FileManager.default.copyItem(at: demo.appendingPathComponent("\(sub)/\(name)"), to: scans.appendingPathComponent("\(sub)/\(name)"))
+            }
+        }
+        var settings = FitSettings()
+        settings.epochs = 1
+        settings.augment = false
+        settings.validationFraction = 0.25
+        let request = FitRequest(task: "wm", dataset: scans, settings: settings,
+                                 tasksDirectory: folder.appendingPathComponent("tasks"), cacheDirectory: folder.appendingPathComponent("cache"))
+        let digest = try SHA256.hexDigest(ofFile: checkpoint)
+        let recorder = Recorder()
+        let result = try FitSession(segmenter: DecoderTuningTests.segmenter, modelDigest: digest, request: request).run(observer: recorder)
+        #expect(result.stop == .finished && result.failures.isEmpty)
+        #expect(result.manifest.training.validationCases.count == 1 && result.manifest.training.trainingCases.count == 3)
+        #expect(recorder.epochs.count == 1 && result.untuned != nil && result.manifest.cascade != nil)
+        #expect(recorder.lines.contains { $0.hasPrefix("embedded 4 images (4 encoded") })
+
+        // A second session over the same task refuses to overwrite it.
+        #expect(throws: FitError.self) {
+            try FitSession(segmenter: DecoderTuningTests.segmenter, modelDigest: digest, request: request).run(observer: recorder)
+        }
+        let task = try TaskPredictor("wm", store: TaskStore(root: request.tasksDirectory), segmenter: DecoderTuningTests.segmenter, modelDigest: digest)
+        let volume = try readVolume(at: scans.appendingPathComponent("images/mni152-z100.png"))
+        let outputs = try Predictor(segmenter: DecoderTuningTests.segmenter, tasks: [task]).predict(volume)
+        #expect(outputs.first?.mask.width == volume.slices[0].width)
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import Imaging
+import Models
+import Tensors
+
+/// What `fit` reports while it works: the CLI prints it, another program may show it.
+public protocol FitObserver: AnyObject {
+    func note(_ line: String)
+    func warn(_ line: String)
+    /// A case that could not be used (the others still train).
+    func failed(_ error: InputError)
+    /// Encoding the training variants and validation images, `total` in all.
+    func start(_ label: String, total: Int)
+    func update(_ done: Int)
+    func finish(_ line: String)
+    /// Within an epoch.
+    func step(_ step: Int, of steps: Int)
+    func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool)
+}
+
+/// What to fit: the data, how to read it, the prompts and training settings, where the
+/// task and the embedding cache live.
+public struct FitRequest: Sendable {
+    public var task: String
+    /// A dataset folder (images/ + masks/, or nnU-Net's imagesTr/ + labelsTr/).
+    public var dataset: URL
+    /// A separate validation dataset; nil: hold out cases (or a slab of one volume).
+    public var validationDataset: URL?
+    public var window: Window
+    /// The window as the user named it ("auto", "abdomen", "400/40"), for task.json.
+    public var windowName: String
+    public var labels: Set<Int>?
+    public var settings: FitSettings
+    public var tasksDirectory: URL
+    public var cacheDirectory: URL
+    /// Continue the task's last run for its remaining epochs.
+    public var resume: Bool
+
+    public init(task: String, dataset: URL, validationDataset: URL? = nil, window: Window = .auto, windowName: String = "auto",
+                labels: Set<Int>? = nil, settings: FitSettings = FitSettings(), tasksDirectory: URL, cacheDirectory: URL, resume: Bool = false) {
+        (self.task, self.dataset, self.validationDataset, self.window, self.windowName) = (task, dataset, validationDataset, window, windowName)
+        (self.labels, self.settings, self.tasksDirectory, self.cacheDirectory, self.resume) = (labels, settings, tasksDirectory, cacheDirectory, resume)
+    }
+}
+
+/// What a fit did: the task as saved, how it stopped, the scores before tuning, and the
+/// cases that could not be used.
+public struct FitResult {
+    public var manifest: TaskManifest
+    public var folder: URL
+    public var stop: TrainingLoop.StopReason
+    /// The untuned model (whole-image box) and the initial prompts on validation.
+    public var untuned: (dice: Double, iou: Double)?
+    public var initial: (dice: Double, iou: Double)?
+    public var failures: [InputError]
+}
+
+/// A failure that stops a fit (no training images, a task that exists, a resumed task
+/// that does not match): one line.
+public struct FitError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// `segtune fit` as a library call: discovery, split (by case, or a slab of one volume),
+/// windows, embeddings through the cache, training, the cascade's choice, and the task
+/// files (saved after every epoch, so an interrupted run keeps its best prompts).
+public final class FitSession {
+    public let segmenter: Segmenter
+    public let modelDigest: String
+    public let request: FitRequest
+
+    /// `modelDigest`: the checkpoint's SHA-256, recorded in task.json and keying the cache.
+    public init(segmenter: Segmenter, modelDigest: String, request: FitRequest) {
+        self.segmenter = segmenter
+        self.modelDigest = modelDigest
+        self.request = request
+    }
+
+    /// Runs the fit; `shouldStop` is checked after every step (Ctrl-C).
+    public func run(observer progress: FitObserver, shouldStop: () -> Bool = { false }) throws -> FitResult {
+        let settings = request.settings
+        let (window, labels) = (request.window, request.labels)
+        let store = TaskStore(root: request.tasksDirectory)
+        let cache = EmbeddingCache(directory: request.cacheDirectory, modelDigest: modelDigest)
+
+        // The data: cases split by name, then slices, augmentations and embeddings.
+        let dataset = try discoverDataset(at: request.dataset)
+        if let warning = dataset.unpairedWarning { progress.warn(warning) }
+        var loaded = loadLabeledSlices(dataset, window: window, labels: labels)
+        var validationSlices: [LabeledSlice]
+        var trainingCases: [String], validationCases: [String]
+        if let val = request.validationDataset {
+            let validationSet = loadLabeledSlices(try discoverDataset(at: val), window: window, labels: labels)
+            loaded.failures += validationSet.failures
+            loaded.windows.merge(validationSet.windows) { a, _ in a }
+            validationSlices = validationSet.slices
+            (trainingCases, validationCases) = (loaded.caseNames, validationSet.caseNames)
+        } else {
+            (trainingCases, validationCases) = splitByCase(loaded.caseNames, validationFraction: settings.validationFraction, seed: settings.seed)
+            let held = Set(validationCases)
+            validationSlices = loaded.slices.filter { held.contains($0.caseName) }
+        }
+        for failure in loaded.failures { progress.failed(failure) }
+        let windowsUsed = windowSummary(loaded.windows)
+        progress.note("window: " + windowsUsed.joined(separator: "; "))
+        let trainingSet = Set(trainingCases)
+        var trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
+        // Too few cases to hold one out: validate on a slab of a volume instead, or say loudly that nothing is validated.
+        var slab: SlabHoldout?, validationNote: String?
+        if validationSlices.isEmpty && request.validationDataset == nil {
+            // A resumed task keeps the slab it was validated on.
+            let saved = request.resume ? (try? store.load(request.task))?.0.training.validationSlab : nil
+            if let chosen = saved ?? (settings.validationFraction > 0 ? chooseSlabHoldout(trainingSlices, fraction: settings.validationFraction, seed: settings.seed) : nil) {
+                slab = chosen
+                validationSlices = trainingSlices.filter { $0.caseName == chosen.caseName && $0.index >= chosen.first && $0.index <= chosen.last }
+                trainingSlices.removeAll { $0.caseName == chosen.caseName && chosen.excludesFromTraining($0.index) }
+                progress.note("\(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s"), none to hold out: validating on \(chosen.description)")
+            } else {
+                validationNote = settings.validationFraction > 0
+                    ? "nothing to validate on: too few cases and slices to hold any out; the best epoch is the lowest training loss"
+                    : "nothing to validate on (--val-fraction 0); the best epoch is the lowest training loss"
+                progress.warn(validationNote! + ". Give more cases, or a separate validation set")
+            }
+        }
+        guard !trainingSlices.isEmpty else {
+            throw FitError("\(request.dataset.path): no training images could be read")
+        }
+
+        var manifest = TaskManifest(
+            name: request.task,
+            baseModel: .init(name: segmenter.model.preset.name, sha256: modelDigest),
+            preprocessing: .init(window: request.windowName, labels: labels.map { $0.sorted() }, windowsUsed: windowsUsed),
+            prompts: .init(mode: settings.mode, sparseTokens: settings.sparseTokens, dense: settings.dense,
+                           vptTokens: settings.mode == .deep ? settings.vptTokens : nil, withBox: settings.withBox),
+            training: .init(epochs: settings.epochs, batchSize: settings.batchSize, learningRate: Double("\(settings.learningRate)")!,
+                            warmupEpochs: settings.warmupEpochs, seed: settings.seed, augment: settings.augment,
+                            validationFraction: settings.validationFraction, patience: settings.patience,
+                            trainingCases: trainingCases, validationCases: validationCases))
+        manifest.training.validationSlab = slab
+        manifest.training.validationNote = validationNote
+        let tuner = PromptTuner(segmenter: segmenter, settings: settings)
+        var history: [TaskManifest.EpochRecord] = []
+        var best: TaskManifest.EpochRecord?
+        var bestValues: Tensor?
+        if request.resume {
+            let (saved, prompts) = try store.load(request.task)
+            try checkResumable(saved, against: manifest)
+            history = saved.history
+            best = saved.best
+            bestValues = try flatten(prompts, like: tuner.arena, file: store.folder(request.task).path)
+            if let state = try store.loadTrainingState(request.task) {
+                tuner.restore(values: state.values, optimiser: state.optimiser)
+            } else if let bestValues {
+                tuner.restore(values: bestValues)
+            }
+            manifest.history = history
+            manifest.best = best
+        } else if store.exists(request.task) {
+            throw FitError("task '\(request.task)' exists in \(request.tasksDirectory.path)/: use --resume to continue it, or another task name")
+        }
+
+        let training: [TuningExample], validation: [TuningExample], variants: Int
+        if settings.mode == .deep {
+            // The encoder changes with every step: no embeddings to cache; each step
+            // draws its own flip or turn and intensity jitter (PromptTuner+Deep.swift).
+            training = makeDeepExamples(trainingSlices, segmenter: segmenter)
+            validation = makeDeepExamples(validationSlices, segmenter: segmenter)
+            variants = 1
+            progress.note("deep mode: \(settings.vptTokens) visual prompt tokens in each encoder attention block; the encoder runs at every step")
+        } else {
+            let augmentations = Augmentation.variants(enabled: settings.augment)
+            (training, validation) = try embeddedExamples(trainingSlices, augmentations, validationSlices,
+                                                          cache: cache, progress: progress)
+            variants = augmentations.count
+        }
+        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s") × \(variants) variants, validating on \(validation.count) slices" + (slab.map { " (a slab of \($0.caseName))" } ?? " of \(validationCases.count) cases"))
+
+        var loop = TrainingLoop(tuner: tuner, training: training, validation: validation,
+                                history: history, best: best, bestValues: bestValues)
+        // Before training: the untuned model with its default prompt, and the initial prompts.
+        let untuned = history.isEmpty && !validation.isEmpty ? tuner.zeroShotScore(validation) : nil
+        let initial = history.isEmpty && !validation.isEmpty ? loop.score() : nil
+        if let untuned, let initial {
+            progress.note(String(format: "before tuning: validation Dice %.4f (IoU %.4f) for the untuned model with a whole-image box, %.4f with the initial prompts",
+                                 untuned.dice, untuned.iou, initial.dice))
+        }
+
+        let reason = try loop.run(
+            shouldStop: shouldStop,
+            onStep: { step, steps in progress.step(step, of: steps) },
+            onEpoch: { end in
+                manifest.history = end.history
+                manifest.best = end.best
+                progress.epoch(end.record, of: settings.epochs, isBest: end.isBest)
+                try store.saveTrainingState(request.task, values: tuner.arena.values, optimiser: tuner.optimiser)
+                try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: end.bestValues))
+            })
+        manifest.history = loop.history
+        manifest.best = loop.best
+        // The cascade is chosen with the kept (best) prompts, on the same validation slices.
+        tuner.restore(values: loop.bestValues)
+        if reason != .interrupted, let cascade = tuner.chooseCascade(validation) {
+            manifest.cascade = cascade
+            progress.note(String(format: "cascade (stage-1 tokens → box + margin → frozen model): validation Dice %.4f with margin %.2f, %d round%@, against %.4f for stage 1 alone: %@",
+                                 cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
+                                 cascade.enabled ? "predictions use it" : "not used"))
+        }
+        try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: loop.bestValues))
+        progress.note("\(reason == .interrupted ? "interrupted" : reason.rawValue): task '\(request.task)' saved in \(store.folder(request.task).path)")
+
+        return FitResult(manifest: manifest, folder: store.folder(request.task), stop: reason,
+                         untuned: untuned, initial: initial, failures: loaded.failures)
+    }
+
+    /// Decoder-mode examples: every training variant and validation image, embedded through the cache.
+    private func embeddedExamples(_ trainingSlices: [LabeledSlice], _ augmentations: [Augmentation], _ validationSlices: [LabeledSlice],
+                                  cache: EmbeddingCache, progress: FitObserver) throws -> ([TuningExample], [TuningExample]) {
+        var encoded = 0
+        let variants = trainingSlices.count * augmentations.count + validationSlices.count
+        progress.start("embedding", total: variants)
+        let training = try makeExamples(trainingSlices, augmentations: augmentations, segmenter: segmenter, cache: cache) { done, _, ran in
+            if ran { encoded += 1 }
+            progress.update(done)
+        }
+        let validation = try makeExamples(validationSlices, augmentations: [.identity], segmenter: segmenter, cache: cache) { done, _, ran in
+            if ran { encoded += 1 }
+            progress.update(training.count + done)
+        }
+        progress.finish("embedded \(variants) images (\(encoded) encoded, \(variants - encoded) from the cache)")
+        return (training, validation)
+    }
+
+    /// A resumed run must train the same thing against the same model.
+    private func checkResumable(_ saved: TaskManifest, against current: TaskManifest) throws {
+        guard saved.baseModel.sha256 == current.baseModel.sha256 else {
+            throw FitError("task '\(request.task)' was trained on another checkpoint (\(saved.baseModel.name), SHA-256 \(saved.baseModel.sha256.prefix(12))…), not this one (\(modelDigest.prefix(12))…)")
+        }
+        guard saved.prompts == current.prompts else {
+            throw FitError("task '\(request.task)' has other prompts (mode, tokens, dense, box) than this run asks for")
+        }
+    }
+}
+
+/// The prompts of a task file as one flat buffer in `arena`'s layout.
+func flatten(_ prompts: [String: Tensor], like arena: ParameterArena, file: String) throws -> Tensor {
+    let flat = Tensor(zeros: [arena.count])
+    for entry in arena.entries {
+        guard let tensor = prompts[entry.name], tensor.count == entry.count else {
+            throw FitError("\(file): prompts.safetensors lacks '\(entry.name)' of shape \(entry.shape)")
+        }
+        UnsafeMutableBufferPointer(rebasing: flat.data[entry.offset ..< entry.offset + entry.count]).baseAddress!.update(from: tensor.data.baseAddress!, count: entry.count)
+    }
+    return flat
+}
