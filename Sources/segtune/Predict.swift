@@ -112,7 +112,7 @@ struct Predict: ParsableCommand {
         let outRoot = URL(fileURLWithPath: output)
 
         var failures = 0
-        let found = collectInputs(inputs)
+        let found = discoverInputs(inputs)
         for error in found.errors { printError(error); failures += 1 }
         for input in found.inputs {
             do {
