@@ -61,9 +61,19 @@ public func pairInputs(prediction: URL, reference: URL) throws -> Pairing {
 }
 
 /// Reads both sides of a case; a slice folder stacks into a volume with one slice per file.
-public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?) throws -> (prediction: Mask, reference: Mask) {
+/// A DICOM SEG (`<case>.seg.dcm`) is placed on the series it segments: `series` itself,
+/// or `series/<case>/` when that folder exists.
+public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?,
+                      series: URL? = nil) throws -> (prediction: Mask, reference: Mask) {
     func read(_ url: URL, _ slices: [String]?, _ labels: Set<Int>?) throws -> Mask {
-        try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, labels: labels)
+        if isSegmentation(url) {
+            guard let series else {
+                throw InputError(file: url.path, reason: "a DICOM SEG is scored on its series: give --series FOLDER")
+            }
+            let own = series.appendingPathComponent(pair.name)
+            return try readSegmentationMask(at: url, series: (try? isFolder(own)) == true ? own : series)
+        }
+        return try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, labels: labels)
     }
     return (try read(pair.prediction, pair.predictionSlices, predictionLabels),
             try read(pair.reference, pair.referenceSlices, referenceLabels))
@@ -98,7 +108,7 @@ private func isFolder(_ url: URL) throws -> Bool {
 private func caseName(_ url: URL) -> String? {
     let name = url.lastPathComponent
     if isOverlay(name) { return nil }
-    for suffix in [".png", ".nii.gz", ".nii"] where name.lowercased().hasSuffix(suffix) {
+    for suffix in [".png", ".nii.gz", ".nii", ".seg.dcm"] where name.lowercased().hasSuffix(suffix) {
         return String(name.dropLast(suffix.count))
     }
     return nil
@@ -125,6 +135,8 @@ private func slicePNGs(in folder: URL) throws -> [String] {
         .filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") && !isOverlay($0) }
         .sorted(by: naturalOrder)
 }
+
+private func isSegmentation(_ url: URL) -> Bool { url.lastPathComponent.lowercased().hasSuffix(".seg.dcm") }
 
 private func isOverlay(_ name: String) -> Bool { name.lowercased().hasSuffix(".overlay.png") }
 

@@ -12,6 +12,7 @@ struct Score: ParsableCommand {
               <case>.png                 a 2-D case (nonzero pixels are foreground)
               <case>.nii, <case>.nii.gz  a 3-D volume, scored as a whole
               <case>/<slice>.png         slices stacked in name order into one 3-D case
+              <case>.seg.dcm             a DICOM SEG, placed on its series (--series)
 
             Distances (HD95, the NSD tolerance) are in mm when the spacing is known (NIfTI pixdim, or --spacing), else in pixels; the report says which.
 
@@ -34,6 +35,9 @@ struct Score: ParsableCommand {
 
     @Option(help: ArgumentHelp("Label value(s) for the references only; overrides --label.", valueName: "labels"))
     var refLabel: String?
+
+    @Option(help: ArgumentHelp("The DICOM series a DICOM SEG (<case>.seg.dcm) segments: a series folder, or a folder of them named by case.", valueName: "folder"))
+    var series: String?
 
     @Option(help: ArgumentHelp("NSD tolerance, in mm when the spacing is known, else in pixels.", valueName: "distance"))
     var tolerance: Double = 2
@@ -113,7 +117,8 @@ struct Score: ParsableCommand {
 
     private func scoreOne(_ pair: CasePair, _ predLabels: Set<Int>?, _ refLabels: Set<Int>?, _ override: [Double]?) -> Result<ScoredCase, InputError> {
         do {
-            let (p, r) = try readMasks(pair, predictionLabels: predLabels, referenceLabels: refLabels)
+            let (p, r) = try readMasks(pair, predictionLabels: predLabels, referenceLabels: refLabels,
+                                       series: series.map { URL(fileURLWithPath: $0) })
             guard (p.width, p.height, p.depth) == (r.width, r.height, r.depth) else {
                 return .failure(InputError(file: pair.prediction.path,
                                            reason: "size \(shape(p)) does not match \(pair.reference.path) (\(shape(r)))"))

@@ -124,6 +124,21 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         #expect(check.status == 0, "\(check.output)")
         #expect(expected.contains(1))
 
+        // score reads the SEG on its series: the same numbers as the NIfTI written beside it.
+        let references = dir.appendingPathComponent("refs")
+        try FileManager.default.createDirectory(at: references, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: references.appendingPathComponent("series.nii.gz"),
+                                                   withDestinationURL: totalSegmentator.appendingPathComponent("example_seg_dicom.nii.gz"))
+        func dice(_ prediction: URL) throws -> Double? {
+            let run = try SegtuneBinary.run(["score", "--json", "--ref-label", "5", "--series", series.path, prediction.path,
+                                             references.appendingPathComponent("series.nii.gz").path])
+            #expect(run.status == 0, "\(run.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            return (object?["cases"] as? [[String: Any]])?.first?["dice"] as? Double
+        }
+        let fromSEG = try dice(out.appendingPathComponent("series.seg.dcm")), fromNIfTI = try dice(out.appendingPathComponent("series.nii.gz"))
+        #expect(fromSEG != nil && fromSEG == fromNIfTI)
+
         // The series' NIfTI (LPS) and TotalSegmentator's export of the same series (LAS) share a world.
         let grid = try Self.python(["-c", """
             import json, sys, nibabel as nib, numpy as np
