@@ -131,12 +131,8 @@ public final class FitSession {
             name: request.task,
             baseModel: .init(name: segmenter.model.preset.name, sha256: modelDigest),
             preprocessing: .init(window: request.windowName, labels: labels.map { $0.sorted() }, windowsUsed: windowsUsed),
-            prompts: .init(mode: settings.mode, sparseTokens: settings.sparseTokens, dense: settings.dense,
-                           vptTokens: settings.mode == .deep ? settings.vptTokens : nil, withBox: settings.withBox),
-            training: .init(epochs: settings.epochs, batchSize: settings.batchSize, learningRate: Double("\(settings.learningRate)")!,
-                            warmupEpochs: settings.warmupEpochs, seed: settings.seed, augment: settings.augment,
-                            validationFraction: settings.validationFraction, patience: settings.patience,
-                            trainingCases: trainingCases, validationCases: validationCases))
+            prompts: .init(settings),
+            training: .init(settings, trainingCases: trainingCases, validationCases: validationCases))
         manifest.training.validationSlab = slab
         manifest.training.validationNote = validationNote
         let tuner = PromptTuner(segmenter: segmenter, settings: settings)

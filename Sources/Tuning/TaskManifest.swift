@@ -138,3 +138,31 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         return manifest
     }
 }
+
+// The one mapping between fit's settings and task.json, both ways.
+extension TaskManifest.Prompts {
+    /// The prompt layout `settings` train.
+    public init(_ settings: FitSettings) {
+        self.init(mode: settings.mode, sparseTokens: settings.sparseTokens, dense: settings.dense,
+                  vptTokens: settings.mode == .deep ? settings.vptTokens : nil, withBox: settings.withBox)
+    }
+}
+
+extension TaskManifest.Training {
+    /// The training settings as recorded (the learning rate as it was typed: 3e-3, not its Float's digits).
+    public init(_ settings: FitSettings, trainingCases: [String], validationCases: [String]) {
+        self.init(epochs: settings.epochs, batchSize: settings.batchSize, learningRate: Double("\(settings.learningRate)")!,
+                  warmupEpochs: settings.warmupEpochs, seed: settings.seed, augment: settings.augment,
+                  validationFraction: settings.validationFraction, patience: settings.patience,
+                  trainingCases: trainingCases, validationCases: validationCases)
+    }
+}
+
+extension FitSettings {
+    /// The settings that rebuild a stored task's prompt layout (for prediction).
+    public init(_ prompts: TaskManifest.Prompts) {
+        self.init()
+        (mode, sparseTokens, dense, withBox) = (prompts.mode, prompts.sparseTokens, prompts.dense, prompts.withBox)
+        vptTokens = prompts.vptTokens ?? vptTokens
+    }
+}

@@ -26,13 +26,7 @@ public struct TaskPredictor {
             }
         }
         let prompts = try store.loadPrompts(name)
-        var settings = FitSettings()
-        settings.sparseTokens = manifest.prompts.sparseTokens
-        settings.dense = manifest.prompts.dense
-        settings.withBox = manifest.prompts.withBox
-        settings.mode = manifest.prompts.mode
-        settings.vptTokens = manifest.prompts.vptTokens ?? settings.vptTokens
-        let tuner = PromptTuner(segmenter: segmenter, settings: settings)
+        let tuner = PromptTuner(segmenter: segmenter, settings: FitSettings(manifest.prompts))
         for entry in tuner.arena.entries {
             guard let tensor = prompts[entry.name], tensor.shape == entry.shape else {
                 throw InputError(file: store.folder(name).appendingPathComponent("prompts.safetensors").path,

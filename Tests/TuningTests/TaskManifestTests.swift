@@ -43,3 +43,15 @@ private func sampleManifest() -> TaskManifest {
     try Data("{\"name\": 3}".utf8).write(to: url)
     #expect(throws: InputError.self) { try TaskManifest.read(from: url) }
 }
+
+/// Settings → task.json → settings keeps the prompt layout (what prediction rebuilds).
+@Test func settingsAndManifestMapBothWays() {
+    var settings = FitSettings()
+    settings.mode = .deep; settings.sparseTokens = 6; settings.dense = .global; settings.vptTokens = 5; settings.withBox = true
+    settings.learningRate = 3e-3
+    let prompts = TaskManifest.Prompts(settings)
+    let back = FitSettings(prompts)
+    #expect(back.mode == .deep && back.sparseTokens == 6 && back.dense == .global && back.vptTokens == 5 && back.withBox)
+    #expect(TaskManifest.Prompts(back) == prompts)
+    #expect(TaskManifest.Training(settings, trainingCases: ["a"], validationCases: []).learningRate == 0.003)
+}
