@@ -1,5 +1,6 @@
 // DCMTK behind a C boundary: no exception and no DCMTK type crosses it.
 #include "cdicom.h"
+#include "dcmtk_shared.h"
 #include "jpeg2000.h"
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
@@ -20,15 +21,11 @@
 
 extern "C" const char *cdicom_dcmtk_version(void) { return OFFIS_DCMTK_VERSION_STRING; }
 
-namespace {
-
-// Decoders register in a global list: once per process. DCMTK's logger would print
-// to stderr on every bad file; segtune reports errors itself.
-void setUpOnce() {
+// Decoders register in a global list: once per process.
+void cdicom::setUpDCMTK() {
     static std::once_flag once;
     std::call_once(once, [] {
         OFLog::configure(OFLogger::OFF_LOG_LEVEL);
-        // Attributes that a converter wrote with VR UN are read by their dictionary VR (as pydicom does).
         dcmEnableUnknownVRConversion.set(OFTrue);
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
@@ -36,17 +33,18 @@ void setUpOnce() {
     });
 }
 
-struct Failure {
-    std::string reason;
-};
-
-// Attribute text from a damaged file may hold any bytes; error lines stay printable ASCII.
-std::string printable(const char *text) {
+std::string cdicom::printable(const std::string &text) {
     std::string out(text);
     for (char &c : out) if (c < 0x20 || c > 0x7e) c = '?';
     return out;
 }
 
+namespace {
+
+using cdicom::Failure;
+using cdicom::printable;
+
+// Attribute text from a damaged file may hold any bytes; error lines stay printable ASCII.
 void copyString(char *destination, size_t size, const OFString &value) {
     snprintf(destination, size, "%s", value.c_str());
 }
@@ -301,7 +299,7 @@ void read(const char *path, int withPixels, cdicom_image *out) {
 extern "C" int cdicom_read(const char *path, int with_pixels, cdicom_image *out) {
     memset(out, 0, sizeof *out);
     try {
-        setUpOnce();
+        cdicom::setUpDCMTK();
         read(path, with_pixels, out);
         return 0;
     } catch (const Failure &failure) {

@@ -1,9 +1,9 @@
 // Binary DICOM SEG through dcmseg/dcmfg/dcmiod; no exception and no DCMTK type crosses the C boundary.
 #include "cdicom_seg.h"
+#include "dcmtk_shared.h"
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
 #include "dcmtk/dcmdata/dccodec.h"
-#include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmfg/fgderimg.h"
 #include "dcmtk/dcmfg/fgfracon.h"
 #include "dcmtk/dcmfg/fgpixmsr.h"
@@ -12,11 +12,8 @@
 #include "dcmtk/dcmfg/fgseg.h"
 #include "dcmtk/dcmiod/iodmacro.h"
 #include "dcmtk/dcmiod/iodreferences.h"
-#include "dcmtk/dcmjpeg/djdecode.h"
-#include "dcmtk/dcmjpls/djdecode.h"
 #include "dcmtk/dcmseg/segdoc.h"
 #include "dcmtk/dcmseg/segment.h"
-#include "dcmtk/oflog/oflog.h"
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -24,7 +21,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <set>
 #include <string>
@@ -34,29 +30,8 @@
 
 namespace {
 
-// The same once-per-process set-up as cdicom.cpp (which keeps its own private): DCMTK's logger
-// would print to stderr, and a SEG written by another tool may be RLE or JPEG encoded.
-// Registering twice is harmless: each registration guards itself.
-void setUpOnce() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        OFLog::configure(OFLogger::OFF_LOG_LEVEL);
-        dcmEnableUnknownVRConversion.set(OFTrue);
-        DJDecoderRegistration::registerCodecs();
-        DJLSDecoderRegistration::registerCodecs();
-        DcmRLEDecoderRegistration::registerCodecs();
-    });
-}
-
-struct Failure {
-    std::string reason;
-};
-
-std::string printable(const std::string &text) {
-    std::string out(text);
-    for (char &c : out) if (c < 0x20 || c > 0x7e) c = '?';
-    return out;
-}
+using cdicom::Failure;
+using cdicom::printable;
 
 void check(const OFCondition &status, const std::string &what) {
     if (status.bad()) throw Failure{what + " (" + status.text() + ")"};
@@ -553,7 +528,7 @@ void readSegmentation(const char *path, cdicom_seg *out) {
 template <class Body>
 int guarded(char *error, Body body) {
     try {
-        setUpOnce();
+        cdicom::setUpDCMTK();
         body();
         return 0;
     } catch (const Failure &failure) {

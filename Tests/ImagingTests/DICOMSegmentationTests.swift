@@ -101,13 +101,19 @@ private func dumpValues(_ file: URL, _ tag: String) throws -> [String] {
         }
     }
 
-    @Test func roundTripKeepsMasksPerInstanceAndLabel() throws {
+    /// The known masks over a new source series, written as a SEG labelled "Liver".
+    fileprivate static func writtenLiverSEG() throws -> (folder: URL, series: SourceSeries, masks: [[UInt8]], out: URL) {
         let folder = try makeTemporaryFolder()
         let series = try SourceSeries(in: folder)
-        let masks = Self.knownMasks(rows: series.rows, columns: series.columns)
+        let masks = knownMasks(rows: series.rows, columns: series.columns)
         let out = folder.appendingPathComponent("seg.dcm")
         try writeDICOMSegmentation(masks: masks, sources: series.files, rows: series.rows, columns: series.columns,
                                    segmentLabel: "Liver", to: out)
+        return (folder, series, masks, out)
+    }
+
+    @Test func roundTripKeepsMasksPerInstanceAndLabel() throws {
+        let (folder, series, masks, out) = try Self.writtenLiverSEG()
         let seg = try readDICOMSegmentation(at: out)
         #expect(seg.rows == series.rows && seg.columns == series.columns)
         #expect(seg.segmentLabel == "Liver")
@@ -294,12 +300,7 @@ private func dumpValues(_ file: URL, _ tag: String) throws -> [String] {
 
     /// highdicom, an independent reader, must load the SEG and see the same masks.
     @Test func highdicomReadsTheSameMasks() throws {
-        let folder = try makeTemporaryFolder()
-        let series = try SourceSeries(in: folder)
-        let masks = Self.knownMasks(rows: series.rows, columns: series.columns)
-        let out = folder.appendingPathComponent("seg.dcm")
-        try writeDICOMSegmentation(masks: masks, sources: series.files, rows: series.rows, columns: series.columns,
-                                   segmentLabel: "Liver", to: out)
+        let (folder, series, masks, out) = try Self.writtenLiverSEG()
         let expected = folder.appendingPathComponent("expected.raw")
         try Data(masks.flatMap { $0 }).write(to: expected)
         let script = repositoryRoot.appendingPathComponent("scripts/check-dicom-seg").path

@@ -230,9 +230,7 @@ import Testing
         var rng = SeededRandom(11)
         let (h, w, c, hidden) = (9, 6, 8, 24)
         let x = rng.tensor([1, h, w, c])
-        let p = InvertedResidualWeights(expand: rng.tensor([hidden, c], scale: 0.5), expandBias: rng.tensor([hidden]),
-                                        depthwise: rng.tensor([3, 3, hidden], scale: 0.5), depthwiseBias: rng.tensor([hidden]),
-                                        project: rng.tensor([c, hidden], scale: 0.3), projectBias: rng.tensor([c]))
+        let p = rng.invertedResidualWeights(c: c, hidden: hidden)
         let a = linear(x, weight: p.expand, bias: p.expandBias).gelu()
         let b = depthwiseConv2d(a, weight: p.depthwise, bias: p.depthwiseBias, geometry: ConvGeometry(kernel: 3, padding: 1)).gelu()
         let expected = (linear(b, weight: p.project, bias: p.projectBias) + x).gelu()

@@ -17,3 +17,12 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
+
+extension SeededRandom {
+    /// Random MBConv (inverted residual) weights for `c` channels and `hidden` expanded ones.
+    mutating func invertedResidualWeights(c: Int, hidden: Int) -> InvertedResidualWeights {
+        InvertedResidualWeights(expand: tensor([hidden, c], scale: 0.5), expandBias: tensor([hidden]),
+                                depthwise: tensor([3, 3, hidden], scale: 0.5), depthwiseBias: tensor([hidden]),
+                                project: tensor([c, hidden], scale: 0.3), projectBias: tensor([c]))
+    }
+}

@@ -94,9 +94,7 @@ final class ResultBox: @unchecked Sendable {
         var rng = SeededRandom(23)
         let (h, w, c, hidden) = (21, 6, 8, 32)
         let x = rng.tensor([1, h, w, c])
-        let p = InvertedResidualWeights(expand: rng.tensor([hidden, c], scale: 0.5), expandBias: rng.tensor([hidden]),
-                                        depthwise: rng.tensor([3, 3, hidden], scale: 0.5), depthwiseBias: rng.tensor([hidden]),
-                                        project: rng.tensor([c, hidden], scale: 0.3), projectBias: rng.tensor([c]))
+        let p = rng.invertedResidualWeights(c: c, hidden: hidden)
         let one = Threads.withCount(1) { invertedResidualForward(x, p, bandRows: 4).values }
         #expect(Threads.withCount(2) { invertedResidualForward(x, p, bandRows: 4).values } == one)
         #expect(Threads.withCount(3) { invertedResidualForward(x, p, bandRows: 4).values } == one)
