@@ -55,11 +55,16 @@ public final class Predictor {
     /// With no tasks, `box` and/or `points` are the prompt (zero-shot); with tasks, `box`
     /// is fed to tasks trained with one. Throws `InputError` naming `volume.source` when
     /// a task needs a box and none is given, or a window name is bad.
-    public func predict(_ volume: Volume, box: BoxPrompt? = nil, points: [PointPrompt] = []) throws -> [Output] {
+    /// `sliceBoxes` (zero-shot only): one box per slice of the volume, in `volume.slices`
+    /// order; a slice without one gets an empty mask.
+    public func predict(_ volume: Volume, box: BoxPrompt? = nil, points: [PointPrompt] = [],
+                        sliceBoxes: [BoxPrompt?]? = nil) throws -> [Output] {
+        precondition(sliceBoxes == nil || (tasks.isEmpty && sliceBoxes!.count == volume.slices.count),
+                     "per-slice boxes are for zero-shot prediction, one per slice")
         for task in tasks where task.needsBox && box == nil {
             throw InputError(file: volume.source, reason: "task '\(task.manifest.name)' was trained with a box: give --box or a row in --boxes")
         }
-        if tasks.isEmpty && box == nil && points.isEmpty {
+        if tasks.isEmpty && box == nil && points.isEmpty && sliceBoxes == nil {
             throw InputError(file: volume.source, reason: "no prompt: give a box or points, or a task")
         }
         let images = volume.slices
@@ -87,7 +92,10 @@ public final class Predictor {
                 geometries.append(geometry)
                 let embedding = needsPlain ? segmenter.imageEmbedding(geometry) : nil
                 for t in sharing where !tasks.isEmpty && cascades[t] != nil { embeddingsByTask[t, default: []].append(embedding!) }
-                if tasks.isEmpty {
+                if tasks.isEmpty, let sliceBoxes {
+                    slices[0].append(boxStageMask(segmenter, embedding: embedding!, geometry: geometry,
+                                                  box: sliceBoxes[geometries.count - 1], threshold: logit))
+                } else if tasks.isEmpty {
                     let (sparse, dense) = segmenter.promptEmbeddings(box: box, points: points, for: geometry)
                     let low = segmenter.decode(imageEmbedding: embedding!, sparse: sparse, dense: dense).masks
                     let full = segmenter.logitsAtOriginalSize(low.reshaped([low.shape[2], low.shape[3]]), for: geometry)

@@ -45,7 +45,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Box prompt x0,y0,x1,y1 in image pixels (zero-shot, or for tasks trained --with-box).")
     var box: String?
 
-    @Option(help: "A CSV of boxes per input (columns: image,x0,y0,x1,y1; image = file stem or case name).")
+    @Option(help: "A CSV of boxes (columns: image,x0,y0,x1,y1; image = file stem or case name, or case/slice for one slice of a volume: slice = the output slice number). Zero-shot, or for tasks trained --with-box.")
     var boxes: String?
 
     @Option(name: .customLong("point"), help: "Point prompt x,y[,label] (label 1 foreground, 0 background); zero-shot; repeatable.")
@@ -118,10 +118,11 @@ struct Predict: ParsableCommand {
             do {
                 let volume = try readVolume(at: input.url)
                 let boxPrompt = boxTable[input.name] ?? commonBox
-                if tasks.isEmpty && boxPrompt == nil && pointPrompts.isEmpty {
+                let sliceBoxes = tasks.isEmpty ? boxesPerSlice(boxTable, case: input.name, volume: volume) : nil
+                if tasks.isEmpty && boxPrompt == nil && pointPrompts.isEmpty && sliceBoxes == nil {
                     throw InputError(file: input.url.path, reason: "no box for '\(input.name)' in \(boxes ?? "--boxes"), and no --box")
                 }
-                for output in try predictor.predict(volume, box: boxPrompt, points: pointPrompts) {
+                for output in try predictor.predict(volume, box: boxPrompt, points: pointPrompts, sliceBoxes: sliceBoxes) {
                     let folder = tasks.count > 1 ? outRoot.appendingPathComponent(output.name) : outRoot
                     try writePredictedMask(output.mask, of: volume, name: input.name, formats: formats,
                                            overlays: overlay ? output.shown : nil, label: output.name, to: folder)
@@ -135,6 +136,15 @@ struct Predict: ParsableCommand {
             }
         }
         if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Rows `case/slice` of a --boxes table (slice = the output slice number: the Instance
+/// Number, else 1, 2, 3…) as one box per slice of `volume`; nil when the case has none.
+func boxesPerSlice(_ table: [String: BoxPrompt], case name: String, volume: Volume) -> [BoxPrompt?]? {
+    guard volume.slices.count > 1, table.keys.contains(where: { $0.hasPrefix(name + "/") }) else { return nil }
+    return outputSliceNumbers(volume.slices).map { number in
+        table["\(name)/\(number)"] ?? table[name + "/" + String(format: "%04d", number)]
     }
 }
 

@@ -198,3 +198,29 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         }
     }
 }
+
+/// MedSAM users bring a CSV of boxes: zero-shot, one per image, or per slice of a volume (`case/slice`).
+@Suite(.enabled(if: haveData)) struct BoxTableCLITests {
+    @Test func perSliceBoxesSegmentThoseSlicesOnly() throws {
+        let dir = try SegtuneBinary.temporaryFolder("segtune-boxes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("ct.nii.gz")
+        try FileManager.default.createSymbolicLink(at: input, withDestinationURL: totalSegmentator.appendingPathComponent("example_ct_sm.nii.gz"))
+        let table = dir.appendingPathComponent("boxes.csv")
+        try "image,x0,y0,x1,y1\nct/12,10,20,70,80\nct/0013,10,20,70,80\n".write(to: table, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out")
+        let run = try SegtuneBinary.run(["predict", "--boxes", table.path, input.path, "-o", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        func foreground(_ slice: Int) throws -> Int {
+            try readMask(at: out.appendingPathComponent(String(format: "ct/%04d.png", slice))).foregroundCount
+        }
+        #expect(try foreground(12) > 100 && foreground(13) > 100)
+        #expect(try foreground(1) == 0 && foreground(14) == 0)
+        // An input with no row and no --box is one clear line.
+        let other = dir.appendingPathComponent("other.nii.gz")
+        try FileManager.default.createSymbolicLink(at: other, withDestinationURL: totalSegmentator.appendingPathComponent("example_ct_sm.nii.gz"))
+        let missing = try SegtuneBinary.run(["predict", "--boxes", table.path, other.path, "-o", out.path])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "segtune: \(other.path): no box for 'other' in \(table.path), and no --box\n")
+    }
+}
