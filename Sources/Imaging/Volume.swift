@@ -111,7 +111,13 @@ private func orient(_ volume: inout Volume, infos: [DICOMInfo], folder: URL) thr
     }
     volume.geometry = geometry
     volume.storedSlices = zip(volume.slices, infos).map { ($0.source ?? folder.path, $1.instanceNumber) }
-    guard !geometry.isIdentity, first.channels == 1 else { return }
+    guard !geometry.isIdentity else { return }
+    // An RGB series (a secondary capture) keeps its stored order, marked unoriented so that
+    // writers do not undo a reorientation that did not happen.
+    guard first.channels == 1 else {
+        volume.geometry = VolumeGeometry(unorientedSize: size)
+        return
+    }
     let values = geometry.toCanonical(volume.slices.flatMap(\.pixels))
     let canonical = geometry.canonicalSize, spacing = geometry.canonicalSpacing!, perSlice = canonical[0] * canonical[1]
     // Canonical slices are no longer the files' slices: they keep the series' attributes, not an instance's.
