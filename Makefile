@@ -1,7 +1,8 @@
 # The two commands of the README: `make demo` and `make test`.
 SWIFT ?= swift
 RELEASE_BIN = .build/release/segtune
-DEMO = fixtures/demo/white-matter
+# The held-out scan of the demo: a real JPEG 2000 CT series (scripts/setup fetches it).
+DEMO = third_party/totalsegmentator/example_ct_dicom
 
 .PHONY: setup demo test release install
 
@@ -12,7 +13,7 @@ release: setup
 	$(SWIFT) build -c release --product segtune
 
 demo: release
-	$(RELEASE_BIN) inspect $(DEMO) | head -n 1
+	$(RELEASE_BIN) inspect $(DEMO) | head -n 3
 	SEGTUNE=$(RELEASE_BIN) scripts/demo
 
 test: setup
