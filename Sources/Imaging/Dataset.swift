@@ -130,40 +130,38 @@ public func loadCase(_ item: Dataset.Case, labels: Set<Int>? = nil) throws -> La
     func mismatch(_ mask: URL, _ maskSize: String, _ imageSize: String) -> InputError {
         InputError(file: mask.path, reason: "mask is \(maskSize), its image \(item.image.path) is \(imageSize)")
     }
-    if item.maskIsSliceFolder, let geometry = volume.geometry, !geometry.isIdentity, let stored = volume.storedSlices {
-        // Slice PNGs belong to the stored slices: stack them in that order, then reorient like the images.
-        let width = geometry.storedSize[0], height = geometry.storedSize[1]
-        var voxels: [UInt8] = []
-        for (index, slice) in stored.enumerated() {
-            let number = slice.instanceNumber ?? index + 1
+    if item.maskIsSliceFolder {
+        // Slice PNGs belong to the stored slices: a reoriented series stacks them in stored
+        // order and reorients the stack like its images.
+        let reoriented = volume.geometry.flatMap { $0.isIdentity ? nil : $0 }
+        let numbers: [Int], width: Int, height: Int
+        if let geometry = reoriented, let stored = volume.storedSlices {
+            numbers = stored.enumerated().map { $1.instanceNumber ?? $0 + 1 }
+            (width, height) = (geometry.storedSize[0], geometry.storedSize[1])
+        } else {
+            numbers = images.enumerated().map { $1.dicom?.instanceNumber ?? $0 + 1 }
+            (width, height) = (images[0].width, images[0].height)
+        }
+        var stack: [Mask] = []
+        for number in numbers {
             let url = item.mask.appendingPathComponent(String(format: "%04d.png", number))
             guard FileManager.default.fileExists(atPath: url.path) else {
                 missing.append(number)
-                voxels += [UInt8](repeating: 0, count: width * height)
+                stack.append(Mask(width: width, height: height, voxels: [UInt8](repeating: 0, count: width * height)))
                 continue
             }
             let mask = try readMask(at: url, labels: labels)
             guard mask.width == width, mask.height == height else {
                 throw mismatch(url, "\(mask.width)×\(mask.height)", "\(width)×\(height) (slice \(number))")
             }
-            voxels += mask.voxels
+            stack.append(mask)
         }
-        let canonical = geometry.toCanonical(voxels), size = geometry.canonicalSize, perSlice = size[0] * size[1]
-        masks = (0..<size[2]).map { Mask(width: size[0], height: size[1], voxels: Array(canonical[($0 * perSlice)..<(($0 + 1) * perSlice)])) }
-    } else if item.maskIsSliceFolder {
-        for (index, image) in images.enumerated() {
-            let number = image.dicom?.instanceNumber ?? index + 1
-            let url = item.mask.appendingPathComponent(String(format: "%04d.png", number))
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                missing.append(number)
-                masks.append(Mask(width: image.width, height: image.height, voxels: [UInt8](repeating: 0, count: image.width * image.height)))
-                continue
-            }
-            let mask = try readMask(at: url, labels: labels)
-            guard mask.width == image.width, mask.height == image.height else {
-                throw mismatch(url, "\(mask.width)×\(mask.height)", "\(image.width)×\(image.height) (slice \(number))")
-            }
-            masks.append(mask)
+        if let geometry = reoriented {
+            let size = geometry.canonicalSize
+            let canonical = Mask(width: size[0], height: size[1], depth: size[2], voxels: geometry.toCanonical(Mask(stacking: stack).voxels))
+            masks = (0..<size[2]).map(canonical.slice)
+        } else {
+            masks = stack
         }
     } else {
         let mask = try readMask(at: item.mask, labels: labels)

@@ -32,8 +32,6 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
                                overlays shown: [Image]? = nil, label: String, to folder: URL) throws {
     let images = volume.slices
     let isVolume = images.count > 1
-    let perSlice = mask.width * mask.height
-    func slice(_ z: Int) -> Mask { Mask(width: mask.width, height: mask.height, voxels: Array(mask.voxels[(z * perSlice)..<((z + 1) * perSlice)])) }
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     if formats.contains(.png) {
         let target = isVolume ? folder.appendingPathComponent(name) : folder
@@ -41,7 +39,7 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
         let numbers = outputSliceNumbers(images)
         for z in 0..<mask.depth {
             let stem = isVolume ? String(format: "%04d", numbers[z]) : name
-            let m = slice(z)
+            let m = mask.slice(z)
             try writeGrayPNG(m.voxels.map { $0 == 0 ? 0 : 255 }, width: m.width, height: m.height, to: target.appendingPathComponent(stem + ".png"))
             if let shown {
                 try writePNG(outlineOverlay(image: shown[z], mask: m), width: m.width, height: m.height,
@@ -59,9 +57,9 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
         guard let geometry = volume.geometry, let stored = volume.storedSlices else {
             throw InputError(file: volume.source, reason: "--format dicom-seg needs a DICOM series (a folder of slices)")
         }
-        let storedMask = geometry.toStored(mask.voxels)
-        let size = geometry.storedSize[0] * geometry.storedSize[1]
-        try writeDICOMSegmentation(masks: (0..<stored.count).map { Array(storedMask[($0 * size)..<(($0 + 1) * size)]) },
+        let storedMask = Mask(width: geometry.storedSize[0], height: geometry.storedSize[1], depth: stored.count,
+                              voxels: geometry.toStored(mask.voxels))
+        try writeDICOMSegmentation(masks: (0..<stored.count).map { storedMask.slice($0).voxels },
                                    sources: stored.map { URL(fileURLWithPath: $0.file) },
                                    rows: geometry.storedSize[1], columns: geometry.storedSize[0], segmentLabel: label,
                                    to: folder.appendingPathComponent(name + ".seg.dcm"))

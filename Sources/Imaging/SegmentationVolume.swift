@@ -13,7 +13,7 @@ public func readSegmentationMask(at url: URL, series: URL) throws -> Mask {
         throw InputError(file: url.path, reason: "frames are \(seg.columns)×\(seg.rows), the series \(series.path) is \(geometry.storedSize[0])×\(geometry.storedSize[1])")
     }
     let uids = try stored.map { slice -> String in
-        guard let uid = try readDICOMFile(at: URL(fileURLWithPath: slice.file), withPixels: false).info.sopInstanceUID, !uid.isEmpty else {
+        guard let uid = slice.sopInstanceUID, !uid.isEmpty else {
             throw InputError(file: slice.file, reason: "has no SOP Instance UID, so a DICOM SEG's frames cannot be matched to it")
         }
         return uid

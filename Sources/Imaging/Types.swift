@@ -67,6 +67,18 @@ public struct Mask: Sendable, Equatable {
     }
 
     public var foregroundCount: Int { voxels.reduce(0) { $0 + Int($1 != 0 ? 1 : 0) } }
+
+    /// Equally sized 2-D masks as one 3-D mask, in order.
+    public init(stacking slices: [Mask]) {
+        precondition(!slices.isEmpty, "no slices to stack")
+        self.init(width: slices[0].width, height: slices[0].height, depth: slices.count, voxels: slices.flatMap(\.voxels))
+    }
+
+    /// Slice `z` of a 3-D mask as a 2-D one.
+    public func slice(_ z: Int) -> Mask {
+        let n = width * height
+        return Mask(width: width, height: height, voxels: Array(voxels[(z * n)..<((z + 1) * n)]))
+    }
 }
 
 /// DICOM attributes that segtune reports or uses to build volumes.

@@ -15,7 +15,7 @@ public struct Volume: Sendable {
     public var niftiHeader: NIfTIHeader?
     /// A DICOM series' files in stored order (sorted along the slice normal), which
     /// per-slice outputs and DICOM SEG reference even when `slices` were reoriented.
-    public var storedSlices: [(file: String, instanceNumber: Int?)]?
+    public var storedSlices: [(file: String, instanceNumber: Int?, sopInstanceUID: String?)]?
 
     public init(slices: [Image], spacing: [Double]?, source: String, seriesInstanceUID: String? = nil) {
         self.slices = slices
@@ -110,7 +110,7 @@ private func orient(_ volume: inout Volume, infos: [DICOMInfo], folder: URL) thr
         throw InputError(file: folder.path, reason: "cannot place the series in space: \(error.description)")
     }
     volume.geometry = geometry
-    volume.storedSlices = zip(volume.slices, infos).map { ($0.source ?? folder.path, $1.instanceNumber) }
+    volume.storedSlices = zip(volume.slices, infos).map { ($0.source ?? folder.path, $1.instanceNumber, $1.sopInstanceUID) }
     guard !geometry.isIdentity else { return }
     // An RGB series (a secondary capture) keeps its stored order, marked unoriented so that
     // writers do not undo a reorientation that did not happen.

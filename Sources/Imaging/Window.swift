@@ -63,14 +63,20 @@ public struct ResolvedWindow: Sendable, Equatable {
 /// Settles `window` for a set of images (all slices of one volume share one window).
 public func resolveWindow(_ window: Window, for images: [Image]) -> ResolvedWindow {
     if case let .fixed(width, level) = window { return ResolvedWindow(width: width, level: level, source: .option) }
-    if looksLikeCT(images), case let .fixed(width, level) = Window.ctDefault {
+    // The percentiles serve both the CT test (NIfTI) and the last resort: sorted once.
+    var range: (Double, Double)?
+    func valueRange() -> (Double, Double) {
+        if range == nil { range = percentiles(images, 0.005, 0.995) }
+        return range!
+    }
+    if looksLikeCT(images, valueRange: valueRange), case let .fixed(width, level) = Window.ctDefault {
         return ResolvedWindow(width: width, level: level, source: .ctDefault)
     }
     if let own = images.first?.fileWindow { return ResolvedWindow(width: own.width, level: own.level, source: .file) }
     if let first = images.first, first.maxSampleValue == 255, first.dicom == nil {
         return ResolvedWindow(width: 255, level: 127.5, source: .sampleRange)
     }
-    let (low, high) = percentiles(images, 0.005, 0.995)
+    let (low, high) = valueRange()
     let width = high > low ? high - low : 1
     return ResolvedWindow(width: width, level: high > low ? (low + high) / 2 : low + 0.5, source: .percentiles)
 }
@@ -78,12 +84,13 @@ public func resolveWindow(_ window: Window, for images: [Image]) -> ResolvedWind
 /// DICOM Modality CT; or, for NIfTI (no DICOM attributes, no sample range), gray values whose low
 /// percentile sits in air (−3100…−500 HU, padding included) and whose high one below
 /// dense bone and metal (≤ 4000): what Hounsfield units look like, and MR never does.
-public func looksLikeCT(_ images: [Image]) -> Bool {
+/// `valueRange` gives the 0.5 and 99.5 percentiles of the images' values.
+func looksLikeCT(_ images: [Image], valueRange: () -> (Double, Double)) -> Bool {
     guard let first = images.first, first.channels == 1 else { return false }
     if let modality = first.dicom?.modality { return modality.uppercased() == "CT" }
     // PNG and JPEG samples (their range is known) are display values, never HU.
     guard first.maxSampleValue == nil else { return false }
-    let (low, high) = percentiles(images, 0.005, 0.995)
+    let (low, high) = valueRange()
     return (-3100 ... -500).contains(low) && high <= 4000
 }
 

@@ -118,10 +118,16 @@ public final class Segmenter: @unchecked Sendable {
     public func predict(pixels: [Float], width: Int, height: Int, channels: Int,
                         box: BoxPrompt?, points: [PointPrompt] = []) -> [UInt8] {
         let image = prepare(pixels: pixels, width: width, height: height, channels: channels)
-        let embedding = imageEmbedding(image)
+        return predictMask(embedding: imageEmbedding(image), for: image, box: box, points: points)
+    }
+
+    /// The mask (H·W, row-major) for an already encoded image: 1 where the logit at the
+    /// original size exceeds `threshold` (0: probability 0.5).
+    public func predictMask(embedding: Tensor, for image: PreparedImage, box: BoxPrompt?, points: [PointPrompt] = [],
+                            threshold: Float = 0) -> [UInt8] {
         let (sparse, dense) = promptEmbeddings(box: box, points: points, for: image)
-        let out = decode(imageEmbedding: embedding, sparse: sparse, dense: dense)
-        let logits = logitsAtOriginalSize(out.masks.reshaped([inputSize, inputSize]), for: image)
-        return logits.data.map { $0 > 0 ? 1 : 0 }
+        let low = decode(imageEmbedding: embedding, sparse: sparse, dense: dense).masks
+        let logits = logitsAtOriginalSize(low.reshaped([low.shape[2], low.shape[3]]), for: image)
+        return logits.data.map { $0 > threshold ? 1 : 0 }
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Imaging
-import Metrics
 import Models
 import Tensors
 
@@ -59,7 +58,7 @@ public func cascadeBoxes(_ coarse: [Mask], isVolume: Bool, margin: Double) -> [B
         }
         let kept = largestConnectedComponent(of: Mask(width: w, height: h, depth: d, voxels: spread))
         slices = (0..<d).map { z in
-            Mask(width: w, height: h, voxels: (0..<n).map { kept.voxels[z * n + $0] & coarse[z].voxels[$0] })
+            Mask(width: w, height: h, voxels: zip(kept.slice(z).voxels, coarse[z].voxels).map { $0 & $1 })
         }
     }
     var tight = slices.map { boundingBox(of: $0) }
@@ -84,14 +83,9 @@ public func cascadeBoxes(_ coarse: [Mask], isVolume: Bool, margin: Double) -> [B
 /// Stage 2 on one slice: the frozen model with a box (no learned prompt), thresholded
 /// at `threshold` (a logit). No box: an empty mask.
 public func boxStageMask(_ segmenter: Segmenter, embedding: Tensor, geometry: PreparedImage, box: BoxPrompt?, threshold: Float = 0) -> Mask {
-    guard let box else {
-        return Mask(width: geometry.originalWidth, height: geometry.originalHeight,
-                    voxels: [UInt8](repeating: 0, count: geometry.originalWidth * geometry.originalHeight))
-    }
-    let (sparse, dense) = segmenter.promptEmbeddings(box: box, points: [], for: geometry)
-    let low = segmenter.decode(imageEmbedding: embedding, sparse: sparse, dense: dense).masks
-    let full = segmenter.logitsAtOriginalSize(low.reshaped([low.shape[2], low.shape[3]]), for: geometry)
-    return Mask(width: geometry.originalWidth, height: geometry.originalHeight, voxels: full.data.map { $0 > threshold ? 1 : 0 })
+    let (w, h) = (geometry.originalWidth, geometry.originalHeight)
+    guard let box else { return Mask(width: w, height: h, voxels: [UInt8](repeating: 0, count: w * h)) }
+    return Mask(width: w, height: h, voxels: segmenter.predictMask(embedding: embedding, for: geometry, box: box, threshold: threshold))
 }
 
 /// Runs the cascade's stage 2 for one case: boxes from `coarse`, then `rounds` box passes.
@@ -117,16 +111,11 @@ extension PromptTuner {
             coarse[name] = examples.map { predictedMask(for: $0) }
             embeddings[name] = examples.map { $0.embedding ?? segmenter.imageEmbedding($0.geometry) }
         }
+        // Each case's counts summed over its slices, then the mean over cases: what validation reports.
         func score(_ masks: [String: [Mask]]) -> Double {
-            let dice = cases.map { name, examples in
-                var sum = Overlap(truePositives: 0, falsePositives: 0, falseNegatives: 0)
-                for (mask, example) in zip(masks[name]!, examples) {
-                    let o = Overlap(prediction: mask, reference: example.mask)
-                    sum.truePositives += o.truePositives; sum.falsePositives += o.falsePositives; sum.falseNegatives += o.falseNegatives
-                }
-                return sum.dice
-            }
-            return dice.reduce(0, +) / Double(dice.count)
+            var byName: [String: Mask] = [:]
+            for (name, examples) in cases { for (mask, example) in zip(masks[name]!, examples) { byName[example.name] = mask } }
+            return meanCaseScores(validation) { byName[$0.name]! }.dice
         }
         let stage1 = score(coarse)
         var tried: [String: Double] = [:]

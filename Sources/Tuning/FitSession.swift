@@ -110,7 +110,7 @@ public final class FitSession {
         var slab: SlabHoldout?, validationNote: String?
         if validationSlices.isEmpty && request.validationDataset == nil {
             // A resumed task keeps the slab it was validated on.
-            let saved = request.resume ? (try? store.load(request.task))?.0.training.validationSlab : nil
+            let saved = request.resume ? (try? store.loadManifest(request.task))?.training.validationSlab : nil
             if let chosen = saved ?? (settings.validationFraction > 0 ? chooseSlabHoldout(trainingSlices, fraction: settings.validationFraction, seed: settings.seed) : nil) {
                 slab = chosen
                 validationSlices = trainingSlices.filter { $0.caseName == chosen.caseName && $0.index >= chosen.first && $0.index <= chosen.last }

@@ -78,7 +78,7 @@ public final class Predictor {
         var slices: [[Mask]] = Array(repeating: [], count: max(tasks.count, 1))
         var shownByWindow: [Int: [Image]] = [:]
         let cascades = tasks.map(cascadeSettings)
-        var embeddingsByTask: [Int: [Tensor]] = [:], geometries: [PreparedImage] = []
+        var embeddings: [Tensor] = [], geometries: [PreparedImage] = []
         for (w, window) in windows.enumerated() where windows.firstIndex(of: window) == w {
             let shown = windowed(images, window)
             let sharing = windows.indices.filter { windows[$0] == window }
@@ -86,20 +86,19 @@ public final class Predictor {
             // The plain encoder pass, unless every task of this window is deep (each runs its own).
             // (Stage 2 of the cascade is the frozen model: it needs the plain pass too.)
             let needsPlain = tasks.isEmpty || sharing.contains { tasks[$0].usesSharedEmbedding || cascades[$0] != nil }
-            geometries = []
+            (embeddings, geometries) = ([], [])
+            let keepsEmbeddings = sharing.contains { !tasks.isEmpty && cascades[$0] != nil }
             for image in shown {
                 let geometry = prepare(image, with: segmenter)
                 geometries.append(geometry)
                 let embedding = needsPlain ? segmenter.imageEmbedding(geometry) : nil
-                for t in sharing where !tasks.isEmpty && cascades[t] != nil { embeddingsByTask[t, default: []].append(embedding!) }
+                if keepsEmbeddings { embeddings.append(embedding!) }
                 if tasks.isEmpty, let sliceBoxes {
                     slices[0].append(boxStageMask(segmenter, embedding: embedding!, geometry: geometry,
                                                   box: sliceBoxes[geometries.count - 1], threshold: logit))
                 } else if tasks.isEmpty {
-                    let (sparse, dense) = segmenter.promptEmbeddings(box: box, points: points, for: geometry)
-                    let low = segmenter.decode(imageEmbedding: embedding!, sparse: sparse, dense: dense).masks
-                    let full = segmenter.logitsAtOriginalSize(low.reshaped([low.shape[2], low.shape[3]]), for: geometry)
-                    slices[0].append(Mask(width: image.width, height: image.height, voxels: full.data.map { $0 > logit ? 1 : 0 }))
+                    slices[0].append(Mask(width: image.width, height: image.height,
+                                          voxels: segmenter.predictMask(embedding: embedding!, for: geometry, box: box, points: points, threshold: logit)))
                 }
                 for t in sharing where !tasks.isEmpty {
                     // --box overrides the cascade's own boxes: stage 2 only.
@@ -113,12 +112,11 @@ public final class Predictor {
             for t in sharing where !tasks.isEmpty && (box == nil || tasks[t].needsBox) {
                 guard let cascade = cascades[t] else { continue }
                 slices[t] = cascadeMasks(coarse: slices[t], isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds,
-                                         segmenter: segmenter, embeddings: embeddingsByTask[t]!, geometries: geometries, threshold: logit)
+                                         segmenter: segmenter, embeddings: embeddings, geometries: geometries, threshold: logit)
             }
-            embeddingsByTask = [:]
         }
         return slices.enumerated().map { t, masks in
-            var mask = stack(masks)
+            var mask = Mask(stacking: masks)
             if options.largestComponent { mask = largestConnectedComponent(of: mask) }
             mask.spacing = volume.spacing
             return Output(name: tasks.isEmpty ? "segtune" : tasks[t].manifest.name, mask: mask, shown: shownByWindow[t]!)
@@ -135,9 +133,5 @@ public final class Predictor {
         case .auto: return choice.flatMap { $0.enabled ? ($0.margin, $0.rounds) : nil }
         case .on: return (choice?.margin ?? 0.10, choice?.rounds ?? 1)
         }
-    }
-
-    private func stack(_ masks: [Mask]) -> Mask {
-        Mask(width: masks[0].width, height: masks[0].height, depth: masks.count, voxels: masks.flatMap(\.voxels))
     }
 }

@@ -236,7 +236,7 @@ public final class PromptTuner {
         }
     }
 
-    private func meanCaseScores(_ examples: [TuningExample], _ predict: (TuningExample) -> Mask) -> (dice: Double, iou: Double) {
+    func meanCaseScores(_ examples: [TuningExample], _ predict: (TuningExample) -> Mask) -> (dice: Double, iou: Double) {
         var perCase: [String: Overlap] = [:]
         for example in examples {
             let counts = Overlap(prediction: predict(example), reference: example.mask)
