@@ -107,8 +107,7 @@ private struct HeaderBytes {
 
 /// Writes `bytes` (gzip-compressed when asked) to a temporary name beside `url`, then renames.
 func writeAtomically(_ bytes: [UInt8], to url: URL, gzip: Bool) throws {
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max)).tmp")
+    let temporary = AtomicFiles.temporary(beside: url)
     if gzip {
         var error = [CChar](repeating: 0, count: 256)
         let status = bytes.withUnsafeBufferPointer { buffer in

@@ -27,43 +27,91 @@ public enum MaskFormat: String, CaseIterable, Sendable {
 /// each of `formats` under `folder`, named `name`: slice PNGs numbered by DICOM Instance
 /// Number (else 1, 2, 3…), with `<slice>.overlay.png` outlines on `shown` when given; a
 /// NIfTI on the input's grid; a DICOM SEG over the series' files with `label` as the
-/// segment label. Every file is written atomically.
+/// segment label. Every file is written atomically, and a volume's slice folder as a
+/// whole (see `AtomicFiles`): so `predictedMaskExists` can tell a finished case from a
+/// half-written one.
 public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, formats: Set<MaskFormat>,
                                overlays shown: [Image]? = nil, label: String, to folder: URL) throws {
     let images = volume.slices
-    let isVolume = images.count > 1
+    // Refused before anything is written: a case gets all its outputs or none.
+    if formats.contains(.nifti) && volume.geometry == nil && volume.niftiHeader == nil {
+        throw InputError(file: volume.source, reason: "--format nifti needs a NIfTI volume or a DICOM series (this input has no voxel grid)")
+    }
+    if formats.contains(.dicomSeg) && (volume.geometry == nil || volume.storedSlices == nil) {
+        throw InputError(file: volume.source, reason: "--format dicom-seg needs a DICOM series (a folder of slices)")
+    }
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     if formats.contains(.png) {
-        let target = isVolume ? folder.appendingPathComponent(name) : folder
-        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        let numbers = outputSliceNumbers(images)
-        for z in 0..<mask.depth {
-            let stem = isVolume ? String(format: "%04d", numbers[z]) : name
-            let m = mask.slice(z)
-            try writeGrayPNG(m.voxels.map { $0 == 0 ? 0 : 255 }, width: m.width, height: m.height, to: target.appendingPathComponent(stem + ".png"))
-            if let shown {
-                try writePNG(outlineOverlay(image: shown[z], mask: m), width: m.width, height: m.height,
-                             channels: 3, to: target.appendingPathComponent(stem + ".overlay.png"))
+        func writeSlices(into target: URL, stems: [String]) throws {
+            for z in 0..<mask.depth {
+                let m = mask.slice(z)
+                if let shown {
+                    try writePNG(outlineOverlay(image: shown[z], mask: m), width: m.width, height: m.height,
+                                 channels: 3, to: target.appendingPathComponent(stems[z] + ".overlay.png"))
+                }
+                try writeGrayPNG(m.voxels.map { $0 == 0 ? 0 : 255 }, width: m.width, height: m.height,
+                                 to: target.appendingPathComponent(stems[z] + ".png"))
             }
+        }
+        if images.count > 1 {
+            let final = folder.appendingPathComponent(name)
+            let temporary = AtomicFiles.temporary(beside: final)
+            do {
+                try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
+                try writeSlices(into: temporary, stems: outputSliceNumbers(images).map { String(format: "%04d", $0) })
+                try AtomicFiles.moveIntoPlace(temporary, at: final)
+            } catch {
+                try? FileManager.default.removeItem(at: temporary)
+                throw error
+            }
+        } else {
+            try writeSlices(into: folder, stems: [name])   // the mask last: its presence means both are there
         }
     }
     if formats.contains(.nifti) {
-        guard volume.geometry != nil || volume.niftiHeader != nil else {
-            throw InputError(file: volume.source, reason: "--format nifti needs a NIfTI volume or a DICOM series (this input has no voxel grid)")
-        }
         try writeNIfTIMask(mask, like: volume, to: folder.appendingPathComponent(name + ".nii.gz"))
     }
     if formats.contains(.dicomSeg) {
-        guard let geometry = volume.geometry, let stored = volume.storedSlices else {
-            throw InputError(file: volume.source, reason: "--format dicom-seg needs a DICOM series (a folder of slices)")
-        }
+        let (geometry, stored) = (volume.geometry!, volume.storedSlices!)
         let storedMask = Mask(width: geometry.storedSize[0], height: geometry.storedSize[1], depth: stored.count,
                               voxels: geometry.toStored(mask.voxels))
-        try writeDICOMSegmentation(masks: (0..<stored.count).map { storedMask.slice($0).voxels },
-                                   sources: stored.map { URL(fileURLWithPath: $0.file) },
-                                   rows: geometry.storedSize[1], columns: geometry.storedSize[0], segmentLabel: label,
-                                   to: folder.appendingPathComponent(name + ".seg.dcm"))
+        let final = folder.appendingPathComponent(name + ".seg.dcm")
+        // DCMTK writes its own temporary beside this one: a killed run leaves only names
+        // `AtomicFiles.removeStaleTemporaries` knows.
+        let temporary = AtomicFiles.temporary(beside: final)
+        do {
+            try writeDICOMSegmentation(masks: (0..<stored.count).map { storedMask.slice($0).voxels },
+                                       sources: stored.map { URL(fileURLWithPath: $0.file) },
+                                       rows: geometry.storedSize[1], columns: geometry.storedSize[0], segmentLabel: label,
+                                       to: temporary)
+        } catch let error as InputError {
+            throw InputError(file: final.path, reason: error.reason)
+        }
+        try AtomicFiles.moveIntoPlace(temporary, at: final)
     }
+}
+
+/// Whether every output `writePredictedMask` writes for `name` in `formats` (and the
+/// overlays, when asked) is in `folder`. Each file, and a volume's slice folder, appears
+/// whole or not at all, so presence means complete.
+public func predictedMaskExists(name: String, formats: Set<MaskFormat>, overlays: Bool, in folder: URL) -> Bool {
+    let files = FileManager.default
+    func exists(_ file: String) -> Bool { files.fileExists(atPath: folder.appendingPathComponent(file).path) }
+    if formats.contains(.png) {
+        var isFolder: ObjCBool = false
+        let sliceFolder = folder.appendingPathComponent(name)
+        if files.fileExists(atPath: sliceFolder.path, isDirectory: &isFolder), isFolder.boolValue {
+            let entries = (try? files.contentsOfDirectory(atPath: sliceFolder.path)) ?? []
+            let overlayCount = entries.filter { $0.hasSuffix(".overlay.png") }.count
+            let maskCount = entries.filter { $0.hasSuffix(".png") }.count - overlayCount
+            guard maskCount > 0, !overlays || overlayCount == maskCount else { return false }
+        } else if !exists(name + ".png") || (overlays && !exists(name + ".overlay.png")) {
+            return false
+        }
+    }
+    if formats.contains(.nifti) && !exists(name + ".nii.gz") { return false }
+    if formats.contains(.dicomSeg) && !exists(name + ".seg.dcm") { return false }
+    return true
 }
 
 /// Output slice numbers: the DICOM Instance Numbers when every slice has its own

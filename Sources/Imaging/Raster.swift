@@ -70,8 +70,7 @@ public func writePNG(_ pixels: [UInt8], width: Int, height: Int, channels: Int, 
     guard width > 0, height > 0, channels == 1 || channels == 3, pixels.count == width * height * channels else {
         throw InputError(file: url.path, reason: "\(pixels.count) values do not make a \(width)×\(height)×\(channels) image")
     }
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max)).tmp")
+    let temporary = AtomicFiles.temporary(beside: url)
     var error = [CChar](repeating: 0, count: 256)
     let status = pixels.withUnsafeBufferPointer { buffer in
         temporary.path.withCString { cio_png_write8($0, buffer.baseAddress, Int32(width), Int32(height), Int32(channels), &error, error.count) }

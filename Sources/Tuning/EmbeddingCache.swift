@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Models
 import Tensors
 
@@ -9,7 +10,8 @@ import Tensors
 /// version, and the exact encoder input (which already holds the window, the
 /// resize, the augmentation and the normalisation): any change to any of them
 /// is a different key, so a stale embedding is never reused. One file per key,
-/// `<directory>/<key>.safetensors` (4 MiB for LiteMedSAM's 64×64×256).
+/// `<directory>/<key>.safetensors` (4 MiB for LiteMedSAM's 64×64×256). Processes may
+/// share a cache: each checks for a key before encoding, and files appear whole.
 public struct EmbeddingCache: Sendable {
     /// Bump when the encoder's numerics change in a way the key cannot see.
     static let formatVersion = "segtune-embedding-v1"
@@ -38,9 +40,14 @@ public struct EmbeddingCache: Sendable {
         return (try? readSafetensors(at: url))?["embedding"]
     }
 
+    /// Safe beside other processes sharing the folder (several shards, several hosts): a
+    /// unique temporary name, then a rename, so a reader sees the whole file or none.
     public func store(_ embedding: Tensor, forKey key: String) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try writeSafetensors(["embedding": embedding], metadata: ["model_sha256": modelDigest], to: url(for: key))
+        let final = url(for: key)
+        let temporary = AtomicFiles.temporary(beside: final)
+        try writeSafetensors(["embedding": embedding], metadata: ["model_sha256": modelDigest], to: temporary)
+        try AtomicFiles.moveIntoPlace(temporary, at: final)
     }
 
     /// The embedding of `image`: from the cache, or computed by `segmenter` and stored.

@@ -45,11 +45,18 @@ public final class Predictor {
     public let segmenter: Segmenter
     public let tasks: [TaskPredictor]
     public let options: Options
+    /// Where plain (frozen-encoder) embeddings are looked up before encoding and stored
+    /// after; nil: always encode. Safe to share between processes (EmbeddingCache).
+    public let embeddingCache: EmbeddingCache?
+    /// Plain encoder passes run, and embeddings taken from the cache, since creation.
+    public private(set) var slicesEncoded = 0
+    public private(set) var slicesFromCache = 0
 
-    public init(segmenter: Segmenter, tasks: [TaskPredictor], options: Options = Options()) {
+    public init(segmenter: Segmenter, tasks: [TaskPredictor], options: Options = Options(), embeddingCache: EmbeddingCache? = nil) {
         self.segmenter = segmenter
         self.tasks = tasks
         self.options = options
+        self.embeddingCache = embeddingCache
     }
 
     /// With no tasks, `box` and/or `points` are the prompt (zero-shot); with tasks, `box`
@@ -91,7 +98,7 @@ public final class Predictor {
             for image in shown {
                 let geometry = prepare(image, with: segmenter)
                 geometries.append(geometry)
-                let embedding = needsPlain ? segmenter.imageEmbedding(geometry) : nil
+                let embedding = needsPlain ? try plainEmbedding(geometry) : nil
                 if keepsEmbeddings { embeddings.append(embedding!) }
                 if tasks.isEmpty, let sliceBoxes {
                     slices[0].append(boxStageMask(segmenter, embedding: embedding!, geometry: geometry,
@@ -121,6 +128,17 @@ public final class Predictor {
             mask.spacing = volume.spacing
             return Output(name: tasks.isEmpty ? "segtune" : tasks[t].manifest.name, mask: mask, shown: shownByWindow[t]!)
         }
+    }
+
+    /// The frozen encoder's embedding of one slice, through the cache when there is one.
+    private func plainEmbedding(_ geometry: PreparedImage) throws -> Tensor {
+        guard let embeddingCache else {
+            slicesEncoded += 1
+            return segmenter.imageEmbedding(geometry)
+        }
+        let (embedding, computed) = try embeddingCache.embedding(of: geometry, using: segmenter)
+        if computed { slicesEncoded += 1 } else { slicesFromCache += 1 }
+        return embedding
     }
 
     /// The margin and rounds a task predicts with, or nil for stage 1 only. A task trained

@@ -13,6 +13,9 @@ struct Embed: ParsableCommand {
             and rotated variants, as `fit` trains on them) with the same window and model as \
             `fit` would, and stores the embeddings in --cache-dir. A later `fit` with the same \
             settings runs no encoder. Images already cached are skipped.
+
+            With --shard K/N (or --shard-from-env) each process takes the cases whose name hashes \
+            to its shard; shards can fill one --cache-dir side by side, also on NFS (docs/cluster.md).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -30,6 +33,8 @@ struct Embed: ParsableCommand {
     @Option(help: "Folder for cached image embeddings.")
     var cacheDir: String = ".segtune-cache"
 
+    @OptionGroup var shardOptions: ShardOptions
+
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
@@ -42,17 +47,24 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         if let t = modelOptions.threads { Threads.count = t }
+        let shard = try shardOptions.resolved()
         let progress = Progress(quiet: quiet)
         let window = try parseWindow(windowOptions.window)
         let labels = try parseLabels(label)
         let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
         let cache = EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), modelDigest: try SHA256.hexDigest(ofFile: checkpoint))
         let augmentations = Augmentation.variants(enabled: !noAugment)
+        AtomicFiles.removeStaleTemporaries(in: cache.directory)
         var failures = 0
         for folder in scans {
             do {
-                let dataset = try discoverDataset(at: URL(fileURLWithPath: folder))
+                var dataset = try discoverDataset(at: URL(fileURLWithPath: folder))
                 if let warning = dataset.unpairedWarning { progress.warn(warning) }
+                if let shard {
+                    let all = dataset.cases.count
+                    dataset.cases = dataset.cases.filter { shard.owns($0.name) }
+                    progress.note("\(folder): " + ShardOptions.describe(shard, taking: dataset.cases.map(\.name), of: all))
+                }
                 let loaded = loadLabeledSlices(dataset, window: window, labels: labels)
                 for failure in loaded.failures { progress.error(failure.description) }
                 failures += loaded.failures.count

@@ -26,9 +26,15 @@ struct Predict: ParsableCommand {
 
             Images are windowed as the task was trained (its task.json), unless --window is given. \
             A file that cannot be read is reported (segtune: FILE: reason) and skipped; the exit \
-            status is then non-zero. Outputs are written atomically.
+            status is then non-zero. Outputs are written atomically (a volume's slice folder as a \
+            whole), so a killed run leaves no half-written case.
+
+            Archives on a cluster (docs/cluster.md): --shard K/N or --shard-from-env splits the \
+            cases by a hash of their names; shards can share one output folder and one --cache-dir, \
+            also on NFS; --skip-existing resumes a killed shard; --json ends with a summary.
               segtune predict --task liver scans/images -o out/
               segtune predict --box 40,60,180,200 scan.png -o out/
+              segtune predict --task liver --shard-from-env --skip-existing --json archive/ -o masks/
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -70,6 +76,20 @@ struct Predict: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Output folder.")
     var output: String
 
+    @OptionGroup var shardOptions: ShardOptions
+
+    @Flag(help: "Leave cases whose outputs are all there (every --format, and overlays with --overlay); redo the others.")
+    var skipExisting = false
+
+    @Option(help: "Keep the frozen encoder's embeddings in this folder and reuse them (safe to share between concurrent runs); default: none kept.")
+    var cacheDir: String?
+
+    @Flag(help: "Print a JSON summary on stdout at the end: cases done, skipped and failed (with reasons), slices encoded, seconds.")
+    var json = false
+
+    @Flag(help: "No progress lines on stderr (errors still print).")
+    var quiet = false
+
     @Argument(help: "Images, DICOM series folders, folders, or dataset folders.")
     var inputs: [String]
 
@@ -91,10 +111,12 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
+        let started = Date()
         if let t = modelOptions.threads { Threads.count = t }
+        let shard = try shardOptions.resolved()
         let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
         let store = TaskStore(root: URL(fileURLWithPath: tasksDir))
-        let digest = tasks.isEmpty ? "" : try SHA256.hexDigest(ofFile: checkpoint)
+        let digest = tasks.isEmpty && cacheDir == nil ? "" : try SHA256.hexDigest(ofFile: checkpoint)
         let taskPredictors = try tasks.map { name in
             do { return try TaskPredictor(name, store: store, segmenter: segmenter, modelDigest: digest) }
             catch let error as InputError { throw runtimeFailure(error.description) }
@@ -104,17 +126,34 @@ struct Predict: ParsableCommand {
         options.threshold = threshold
         options.largestComponent = largestComponent
         options.cascade = cascade
-        let predictor = Predictor(segmenter: segmenter, tasks: taskPredictors, options: options)
+        let cache = cacheDir.map { EmbeddingCache(directory: URL(fileURLWithPath: $0), modelDigest: digest) }
+        let predictor = Predictor(segmenter: segmenter, tasks: taskPredictors, options: options, embeddingCache: cache)
         let formats = try parseFormats(format)
         let boxTable = try boxes.map(readBoxTable) ?? [:]
         let commonBox = try box.map(parseBox)
         let pointPrompts = try points.map(parsePoint)
         let outRoot = URL(fileURLWithPath: output)
 
-        var failures = 0
+        let folders = tasks.count > 1 ? tasks.map { outRoot.appendingPathComponent($0) } : [outRoot]
+        // Temporaries of this host's writers that were killed (a shard's earlier try).
+        for folder in folders + (cache.map { [$0.directory] } ?? []) { AtomicFiles.removeStaleTemporaries(in: folder) }
+
+        var summary = PredictionSummary(shard: shard)
         let found = discoverInputs(inputs)
-        for error in found.errors { printError(error); failures += 1 }
-        for input in found.inputs {
+        for error in found.errors {
+            printError(error)
+            summary.failed.append(.init(case: error.file, error: error.description))
+        }
+        let taken = shard.map { s in found.inputs.filter { s.owns($0.name) } } ?? found.inputs
+        if let shard, !quiet { writeToStderr(ShardOptions.describe(shard, taking: taken.map(\.name), of: found.inputs.count)) }
+        let reportsCases = !quiet && (taken.count > 1 || shard != nil)
+        for (k, input) in taken.enumerated() {
+            if skipExisting && folders.allSatisfy({ predictedMaskExists(name: input.name, formats: formats, overlays: overlay, in: $0) }) {
+                summary.skipped.append(input.name)
+                if reportsCases { writeToStderr("[\(k + 1)/\(taken.count)] \(input.name): already done") }
+                continue
+            }
+            let caseStarted = Date()
             do {
                 let volume = try readVolume(at: input.url)
                 let boxPrompt = boxTable[input.name] ?? commonBox
@@ -122,20 +161,49 @@ struct Predict: ParsableCommand {
                 if tasks.isEmpty && boxPrompt == nil && pointPrompts.isEmpty && sliceBoxes == nil {
                     throw InputError(file: input.url.path, reason: "no box for '\(input.name)' in \(boxes ?? "--boxes"), and no --box")
                 }
-                for output in try predictor.predict(volume, box: boxPrompt, points: pointPrompts, sliceBoxes: sliceBoxes) {
-                    let folder = tasks.count > 1 ? outRoot.appendingPathComponent(output.name) : outRoot
+                for (output, folder) in zip(try predictor.predict(volume, box: boxPrompt, points: pointPrompts, sliceBoxes: sliceBoxes), folders) {
                     try writePredictedMask(output.mask, of: volume, name: input.name, formats: formats,
                                            overlays: overlay ? output.shown : nil, label: output.name, to: folder)
                 }
-            } catch let error as InputError {
-                failures += 1
-                printError(error)
+                summary.done.append(input.name)
+                if reportsCases {
+                    let slices = volume.slices.count == 1 ? "1 slice" : "\(volume.slices.count) slices"
+                    writeToStderr("[\(k + 1)/\(taken.count)] \(input.name): \(slices) in " + String(format: "%.1f s", Date().timeIntervalSince(caseStarted)))
+                }
             } catch {
-                failures += 1
-                printError(describe(error, input.url.path))
+                let line = describe(error, input.url.path)
+                printError(line)
+                summary.failed.append(.init(case: input.name, error: line))
             }
         }
-        if failures > 0 { throw ExitCode(1) }
+        summary.slicesEncoded = predictor.slicesEncoded
+        summary.slicesFromCache = predictor.slicesFromCache
+        summary.seconds = Date().timeIntervalSince(started)
+        if json { print(try summary.jsonText()) }
+        if !summary.failed.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// What one `predict` process did (`--json`): with shards, one per shard.
+struct PredictionSummary: Encodable {
+    struct Failure: Encodable {
+        var `case`: String
+        var error: String
+    }
+    var shard: String?
+    var done: [String] = []
+    var skipped: [String] = []
+    var failed: [Failure] = []
+    var slicesEncoded = 0
+    var slicesFromCache = 0
+    var seconds = 0.0
+
+    init(shard: Shard?) { self.shard = shard?.description }
+
+    func jsonText() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }
 

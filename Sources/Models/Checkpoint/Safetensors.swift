@@ -43,7 +43,7 @@ public func writeSafetensors(_ tensors: [String: Tensor], metadata: [String: Str
     while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
 
     let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt64.random(in: 0...UInt64.max)).tmp")
     let fail = { (reason: String) in CheckpointError(file: url.path, reason: reason) }
     guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
         throw fail("cannot create \(temporary.path)")
