@@ -99,36 +99,63 @@ public func cascadeMasks(coarse: [Mask], isVolume: Bool, margin: Double, rounds:
     return masks
 }
 
+/// The validation split as the cascade sees it: each case's slices in order (a volume's
+/// boxes are found in 3-D), with the frozen encoder's embeddings that stage 2 decodes
+/// (in deep mode the tuned encoder is not the one stage 2 uses), computed once.
+public struct CascadeValidation {
+    let examples: [TuningExample]
+    let cases: [String: [TuningExample]]
+    let embeddings: [String: [Tensor]]
+
+    public init(_ validation: [TuningExample], segmenter: Segmenter) {
+        examples = validation
+        cases = Dictionary(grouping: validation, by: \.caseName).mapValues { $0.sorted { sliceIndex($0) < sliceIndex($1) } }
+        embeddings = cases.mapValues { $0.map { $0.embedding ?? segmenter.imageEmbedding($0.geometry) } }
+    }
+
+    public var isEmpty: Bool { examples.isEmpty }
+
+    /// Stage 1's masks, by case, in slice order.
+    func coarseMasks(_ predict: (TuningExample) -> Mask) -> [String: [Mask]] {
+        cases.mapValues { $0.map(predict) }
+    }
+
+    func refined(_ coarse: [String: [Mask]], margin: Double, rounds: Int, segmenter: Segmenter) -> [String: [Mask]] {
+        Dictionary(uniqueKeysWithValues: cases.map { name, examples in
+            (name, cascadeMasks(coarse: coarse[name]!, isVolume: examples.count > 1 && examples[0].name.contains("#"),
+                                margin: margin, rounds: rounds, segmenter: segmenter,
+                                embeddings: embeddings[name]!, geometries: examples.map(\.geometry)))
+        })
+    }
+
+    /// Dice and IoU as validation reports them: each case's counts summed over its
+    /// slices, then the mean over cases.
+    func score(_ masks: [String: [Mask]], with tuner: PromptTuner) -> (dice: Double, iou: Double) {
+        var byName: [String: Mask] = [:]
+        for (name, examples) in cases { for (mask, example) in zip(masks[name]!, examples) { byName[example.name] = mask } }
+        return tuner.meanCaseScores(examples) { byName[$0.name]! }
+    }
+
+    /// The best cascade Dice over the candidate margins, one round: what an epoch is
+    /// judged by (`TrainingLoop`), cheap enough to run after every epoch.
+    func bestOneRoundDice(_ coarse: [String: [Mask]], tuner: PromptTuner) -> Double {
+        CascadeChoice.candidateMargins.map { score(refined(coarse, margin: $0, rounds: 1, segmenter: tuner.segmenter), with: tuner).dice }.max()!
+    }
+}
+
 extension PromptTuner {
     /// Chooses the cascade on `validation` with the current prompts: stage 1 alone against
     /// every candidate margin with one and two rounds (Dice summed over each case's
     /// slices, mean over cases). Enabled only when it beats stage 1. Nil without validation.
-    public func chooseCascade(_ validation: [TuningExample]) -> CascadeChoice? {
+    public func chooseCascade(_ validation: CascadeValidation) -> CascadeChoice? {
         guard !validation.isEmpty else { return nil }
-        let cases = Dictionary(grouping: validation, by: \.caseName).mapValues { $0.sorted { sliceIndex($0) < sliceIndex($1) } }
-        var coarse: [String: [Mask]] = [:], embeddings: [String: [Tensor]] = [:]
-        for (name, examples) in cases {
-            coarse[name] = examples.map { predictedMask(for: $0) }
-            embeddings[name] = examples.map { $0.embedding ?? segmenter.imageEmbedding($0.geometry) }
-        }
-        // Each case's counts summed over its slices, then the mean over cases: what validation reports.
-        func score(_ masks: [String: [Mask]]) -> Double {
-            var byName: [String: Mask] = [:]
-            for (name, examples) in cases { for (mask, example) in zip(masks[name]!, examples) { byName[example.name] = mask } }
-            return meanCaseScores(validation) { byName[$0.name]! }.dice
-        }
-        let stage1 = score(coarse)
+        let coarse = validation.coarseMasks { predictedMask(for: $0) }
+        let stage1 = validation.score(coarse, with: self).dice
         var tried: [String: Double] = [:]
         var best: (margin: Double, rounds: Int, dice: Double)?
         for margin in CascadeChoice.candidateMargins {
             for rounds in 1...2 {
-                var refined: [String: [Mask]] = [:]
-                for (name, examples) in cases {
-                    refined[name] = cascadeMasks(coarse: coarse[name]!, isVolume: examples.count > 1 && examples[0].name.contains("#"),
-                                                 margin: margin, rounds: rounds, segmenter: segmenter,
-                                                 embeddings: embeddings[name]!, geometries: examples.map(\.geometry))
-                }
-                let dice = score(refined)
+                let dice = validation.score(validation.refined(coarse, margin: margin, rounds: rounds, segmenter: segmenter), with: self).dice
                 tried[String(format: "margin %.2f, %d round%@", margin, rounds, rounds == 1 ? "" : "s")] = dice
                 if best == nil || dice > best!.dice + 1e-9 { best = (margin, rounds, dice) }
             }

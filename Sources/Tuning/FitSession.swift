@@ -172,7 +172,10 @@ public final class FitSession {
         }
         progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s") × \(variants) variants, validating on \(validation.count) slices" + (slab.map { " (a slab of \($0.caseName))" } ?? " of \(validationCases.count) cases"))
 
-        var loop = TrainingLoop(tuner: tuner, training: training, validation: validation,
+        // The cascade's stage 2 needs the frozen encoder's embeddings of the validation
+        // slices: computed once here (decoder mode already has them).
+        let cascadeValidation = !settings.withBox && !validation.isEmpty ? CascadeValidation(validation, segmenter: segmenter) : nil
+        var loop = TrainingLoop(tuner: tuner, training: training, validation: validation, cascade: cascadeValidation,
                                 history: history, best: best, bestValues: bestValues)
         // Before training: the untuned model with its default prompt, and the initial prompts.
         let untuned = history.isEmpty && !validation.isEmpty ? tuner.zeroShotScore(validation) : nil
@@ -196,7 +199,7 @@ public final class FitSession {
         manifest.best = loop.best
         // The cascade is chosen with the kept (best) prompts, on the same validation slices.
         tuner.restore(values: loop.bestValues)
-        if reason != .interrupted, let cascade = tuner.chooseCascade(validation) {
+        if reason != .interrupted, let cascade = cascadeValidation.flatMap(tuner.chooseCascade) {
             manifest.cascade = cascade
             progress.note(String(format: "cascade (stage-1 tokens → box + margin → frozen model): validation Dice %.4f with margin %.2f, %d round%@, against %.4f for stage 1 alone: %@",
                                  cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,

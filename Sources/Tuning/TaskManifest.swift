@@ -89,10 +89,19 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var trainingLoss: Double
         public var validationDice: Double?
         public var validationIoU: Double?
+        /// The cascade's validation Dice with this epoch's prompts (the best margin, one round).
+        public var cascadeDice: Double?
         public var seconds: Double
 
-        public init(epoch: Int, trainingLoss: Double, validationDice: Double?, validationIoU: Double?, seconds: Double) {
-            (self.epoch, self.trainingLoss, self.validationDice, self.validationIoU, self.seconds) = (epoch, trainingLoss, validationDice, validationIoU, seconds)
+        public init(epoch: Int, trainingLoss: Double, validationDice: Double?, validationIoU: Double?, cascadeDice: Double? = nil, seconds: Double) {
+            (self.epoch, self.trainingLoss, self.validationDice, self.validationIoU) = (epoch, trainingLoss, validationDice, validationIoU)
+            (self.cascadeDice, self.seconds) = (cascadeDice, seconds)
+        }
+
+        /// What the epoch delivers on validation: the better of stage 1 and the cascade.
+        public var deliveredDice: Double? {
+            guard let validationDice else { return nil }
+            return max(validationDice, cascadeDice ?? -.infinity)
         }
     }
 
@@ -103,7 +112,7 @@ public struct TaskManifest: Codable, Sendable, Equatable {
     public var prompts: Prompts
     public var training: Training
     public var history: [EpochRecord] = []
-    /// The epoch whose prompts were kept (best validation Dice).
+    /// The epoch whose prompts were kept (best validation Dice of stage 1 or the cascade).
     public var best: EpochRecord?
     /// The cascade (stage-1 tokens → box → frozen model) as chosen on validation; nil
     /// when there was nothing to validate on, or for tasks from before it existed.

@@ -4,8 +4,11 @@ import Tensors
 /// Runs epochs of decoder-mode training and keeps the best prompts.
 ///
 /// Each epoch visits the training examples in a seeded random order in batches,
-/// then scores the validation examples. The best epoch is the one with the
-/// highest validation Dice (without a validation set: the lowest training loss).
+/// then scores the validation examples: stage 1 (the tokens' own masks) and, with
+/// `cascade`, the cascade on those masks. The best epoch is the one with the highest
+/// validation Dice of the two (without a validation set: the lowest training loss).
+/// Judging by the cascade too matters: the tokens that localise best are not always
+/// the ones whose own masks have the best edges.
 public struct TrainingLoop {
     public var tuner: PromptTuner
     public var training: [TuningExample]
@@ -15,12 +18,15 @@ public struct TrainingLoop {
     public private(set) var best: TaskManifest.EpochRecord?
     /// The prompts of the best epoch so far (flat, the arena's layout).
     public private(set) var bestValues: Tensor
+    /// The validation split for the cascade's per-epoch score; nil: stage 1 only.
+    public var cascade: CascadeValidation?
 
-    public init(tuner: PromptTuner, training: [TuningExample], validation: [TuningExample],
+    public init(tuner: PromptTuner, training: [TuningExample], validation: [TuningExample], cascade: CascadeValidation? = nil,
                 history: [TaskManifest.EpochRecord] = [], best: TaskManifest.EpochRecord? = nil, bestValues: Tensor? = nil) {
         self.tuner = tuner
         self.training = training
         self.validation = validation
+        self.cascade = cascade
         self.history = history
         self.best = best
         self.bestValues = bestValues ?? tuner.arena.values.copy()
@@ -59,10 +65,17 @@ public struct TrainingLoop {
                 onStep(s + 1, steps)
                 if shouldStop() { return .interrupted }
             }
-            let scores = validation.isEmpty ? nil : score()
+            var scores: (dice: Double, iou: Double)?, cascadeDice: Double?
+            if let cascade, !cascade.isEmpty {
+                let coarse = cascade.coarseMasks { tuner.predictedMask(for: $0) }
+                scores = cascade.score(coarse, with: tuner)
+                cascadeDice = cascade.bestOneRoundDice(coarse, tuner: tuner)
+            } else if !validation.isEmpty {
+                scores = score()
+            }
             let record = TaskManifest.EpochRecord(
                 epoch: epoch, trainingLoss: lossSum / Double(steps), validationDice: scores?.dice,
-                validationIoU: scores?.iou, seconds: Date().timeIntervalSince(started))
+                validationIoU: scores?.iou, cascadeDice: cascadeDice, seconds: Date().timeIntervalSince(started))
             history.append(record)
             let isBest = best.map { isBetter(record, than: $0) } ?? true
             if isBest {
@@ -76,7 +89,7 @@ public struct TrainingLoop {
     }
 
     private func isBetter(_ a: TaskManifest.EpochRecord, than b: TaskManifest.EpochRecord) -> Bool {
-        if let da = a.validationDice, let db = b.validationDice { return da > db }
+        if let da = a.deliveredDice, let db = b.deliveredDice { return da > db }
         return a.trainingLoss < b.trainingLoss
     }
 

@@ -92,6 +92,7 @@ final class Progress: FitObserver {
         if let dice = record.validationDice, let iou = record.validationIoU {
             line += String(format: "  val Dice %.4f  IoU %.4f", dice, iou)
         }
+        if let cascade = record.cascadeDice { line += String(format: "  cascade %.4f", cascade) }
         line += String(format: "  %.1f s", record.seconds) + (isBest ? "  (best)" : "")
         writeToStderr(line)
     }

@@ -21,7 +21,7 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         for _ in 0..<5 { tuner.step([example], rate: 1e-2) }
         #expect(tuner.step([example], rate: 1e-2).total < first)
         // The cascade is chosen on validation data (here the example itself): every margin tried.
-        let cascade = try #require(tuner.chooseCascade([example]))
+        let cascade = try #require(tuner.chooseCascade(CascadeValidation([example], segmenter: tuner.segmenter)))
         #expect(cascade.tried.count == CascadeChoice.candidateMargins.count * 2)
         #expect(cascade.enabled == (cascade.cascadeDice > cascade.stage1Dice))
 

@@ -16,12 +16,26 @@ private func sampleManifest() -> TaskManifest {
 
 @Test func manifestRoundTripsThroughJSON() throws {
     var manifest = sampleManifest()
-    manifest.history = [.init(epoch: 1, trainingLoss: 0.5, validationDice: 0.7, validationIoU: 0.55, seconds: 3)]
-    manifest.best = manifest.history[0]
+    manifest.history = [.init(epoch: 1, trainingLoss: 0.5, validationDice: 0.7, validationIoU: 0.55, seconds: 3),
+                        .init(epoch: 2, trainingLoss: 0.4, validationDice: 0.6, validationIoU: 0.45, cascadeDice: 0.8, seconds: 3)]
+    manifest.best = manifest.history[1]
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID()).json")
     defer { try? FileManager.default.removeItem(at: url) }
     try manifest.encoded().write(to: url, options: .atomic)
     #expect(try TaskManifest.read(from: url) == manifest)
+}
+
+/// An epoch delivers the better of its stage-1 and cascade Dice (the cascade is used only
+/// where validation says it helps); without validation there is nothing to compare.
+@Test func anEpochIsJudgedByWhatItDelivers() {
+    let cascadeBetter = TaskManifest.EpochRecord(epoch: 1, trainingLoss: 0.5, validationDice: 0.6, validationIoU: 0.4, cascadeDice: 0.8, seconds: 1)
+    let stage1Better = TaskManifest.EpochRecord(epoch: 2, trainingLoss: 0.5, validationDice: 0.7, validationIoU: 0.5, cascadeDice: 0.3, seconds: 1)
+    let noCascade = TaskManifest.EpochRecord(epoch: 3, trainingLoss: 0.5, validationDice: 0.65, validationIoU: 0.5, seconds: 1)
+    let noValidation = TaskManifest.EpochRecord(epoch: 4, trainingLoss: 0.5, validationDice: nil, validationIoU: nil, seconds: 1)
+    #expect(cascadeBetter.deliveredDice == 0.8)
+    #expect(stage1Better.deliveredDice == 0.7)
+    #expect(noCascade.deliveredDice == 0.65)
+    #expect(noValidation.deliveredDice == nil)
 }
 
 @Test func manifestFromTheFutureIsRefusedNamingTheFile() throws {
