@@ -165,7 +165,9 @@ public final class FitSession {
             variants = 1
             progress.note("deep mode: \(settings.vptTokens) visual prompt tokens in each encoder attention block; the encoder runs at every step")
         } else {
-            let augmentations = Augmentation.variants(enabled: settings.augment)
+            let augmentations = AugmentationGroup.variants(settings.augmentations)
+            progress.note("augmentation: " + (settings.augmentations.isEmpty ? "none" : settings.augmentations.map(\.rawValue).joined(separator: ", "))
+                          + " (\(augmentations.count) image\(augmentations.count == 1 ? "" : "s") per training slice)")
             (training, validation) = try embeddedExamples(trainingSlices, augmentations, validationSlices,
                                                           cache: cache, progress: progress)
             variants = augmentations.count

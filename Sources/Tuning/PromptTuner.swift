@@ -17,11 +17,19 @@ public struct FitSettings: Sendable, Equatable {
     public var learningRate: Float = 3e-3
     public var warmupEpochs = 1
     public var seed: UInt64 = 0
-    public var augment = true
+    /// Decoder mode: the variants each training slice is also encoded as. Deep mode draws
+    /// a flip or turn and an intensity jitter per step when any is asked for.
+    public var augmentations: [AugmentationGroup] = AugmentationGroup.defaults
     public var validationFraction = 0.2
     public var patience: Int?
 
     public init() {}
+
+    /// Whether any augmentation is on; setting it picks the defaults or none.
+    public var augment: Bool {
+        get { !augmentations.isEmpty }
+        set { augmentations = newValue ? AugmentationGroup.defaults : [] }
+    }
 }
 
 /// One example: its prepared image (and, in decoder mode, its cached embedding) and

@@ -67,6 +67,9 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var warmupEpochs: Int
         public var seed: UInt64
         public var augment: Bool
+        /// The augmentation groups trained with (nil in tasks from before `--augment`: the
+        /// defaults of then, flips, turns and zoom, when `augment` is set).
+        public var augmentations: [AugmentationGroup]?
         public var validationFraction: Double
         public var patience: Int?
         public var trainingCases: [String]
@@ -164,6 +167,7 @@ extension TaskManifest.Training {
                   warmupEpochs: settings.warmupEpochs, seed: settings.seed, augment: settings.augment,
                   validationFraction: settings.validationFraction, patience: settings.patience,
                   trainingCases: trainingCases, validationCases: validationCases)
+        augmentations = settings.augmentations
     }
 }
 

@@ -24,6 +24,9 @@ struct Embed: ParsableCommand {
     @Argument(help: "Dataset folders (as for fit).")
     var scans: [String]
 
+    @Option(help: ArgumentHelp("The variants `fit --augment` will train on (same names).", valueName: "list"))
+    var augment: String = AugmentationGroup.defaults.map(\.rawValue).joined(separator: ",")
+
     @Flag(help: "Only the images as they are (as `fit --no-augment`).")
     var noAugment = false
 
@@ -42,6 +45,7 @@ struct Embed: ParsableCommand {
         if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         _ = try parseWindow(windowOptions.window)
         _ = try parseLabels(label)
+        _ = try parseAugmentations(augment)
         _ = try ModelPreset.named(modelOptions.model)
     }
 
@@ -53,7 +57,7 @@ struct Embed: ParsableCommand {
         let labels = try parseLabels(label)
         let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
         let cache = EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), modelDigest: try SHA256.hexDigest(ofFile: checkpoint))
-        let augmentations = Augmentation.variants(enabled: !noAugment)
+        let augmentations = AugmentationGroup.variants(noAugment ? [] : try parseAugmentations(augment))
         AtomicFiles.removeStaleTemporaries(in: cache.directory)
         var failures = 0
         for folder in scans {

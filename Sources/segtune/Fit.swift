@@ -76,7 +76,11 @@ struct Fit: ParsableCommand {
     @Option(help: "Random seed: the same seed gives the same prompts, bit for bit, at any --threads (same binary and machine kind).")
     var seed: UInt64 = 0
 
-    @Flag(help: "Train on the images as they are (no flips or quarter turns).")
+    @Option(help: ArgumentHelp("Decoder mode: variants each training slice is also encoded as, comma-separated: flips, turns, zoom (a wider field of view), scale (a tighter one), shift, intensity (gamma); all; or none. Each costs one more encoder pass per slice.",
+                               valueName: "list"))
+    var augment: String = AugmentationGroup.defaults.map(\.rawValue).joined(separator: ",")
+
+    @Flag(help: "Train on the images as they are (as --augment none).")
     var noAugment = false
 
     @Option(help: "Fraction of cases held out for validation; with one volume, that fraction of its slices as one contiguous slab (2 guard slices each side).")
@@ -128,6 +132,7 @@ struct Fit: ParsableCommand {
         if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         _ = try parseWindow(windowOptions.window)
         _ = try parseLabels(label)
+        _ = try parseAugmentations(augment)
         _ = try ModelPreset.named(modelOptions.model)
     }
 
@@ -143,7 +148,7 @@ struct Fit: ParsableCommand {
         s.learningRate = Float(lr)
         s.warmupEpochs = warmupEpochs
         s.seed = seed
-        s.augment = !noAugment
+        s.augmentations = noAugment ? [] : (try? parseAugmentations(augment)) ?? AugmentationGroup.defaults
         s.validationFraction = val == nil ? valFraction : 0
         s.patience = patience
         return s

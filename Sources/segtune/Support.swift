@@ -20,6 +20,11 @@ func parseWindow(_ text: String) throws -> Window {
     do { return try Window(parsing: text) } catch { throw ValidationError(error.message) }
 }
 
+/// `--augment flips,turns,zoom`, as a validation error when malformed.
+func parseAugmentations(_ text: String) throws -> [AugmentationGroup] {
+    do { return try AugmentationGroup.parseList(text) } catch { throw ValidationError("--augment: \(error.message)") }
+}
+
 /// Writes a line to stderr.
 func writeToStderr(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))

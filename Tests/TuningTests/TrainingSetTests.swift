@@ -62,5 +62,39 @@ func paddedTargetCoversTheResizedRegionInTheLogitsFrame(input: Int, size: Int, r
     #expect(zoomed.mask.foregroundCount == 49)                       // 10 px → 7 px square
     #expect(zoomed.image.pixels[0] == 0 && zoomed.image.pixels[w + 1] == 0 && zoomed.mask.voxels[w * 10 + 10] == 1)
     #expect(zoomed.mask.spacing == [1 / 0.7, 1 / 0.7])
-    #expect(Augmentation.variants(enabled: true).contains(.zoomOut) && !Augmentation.geometric.contains(.zoomOut))
+    #expect(AugmentationGroup.variants(AugmentationGroup.defaults).contains(.zoomOut) && !Augmentation.geometric.contains(.zoomOut))
+}
+
+/// The anatomy-keeping variants: a shift moves the structure by 10% of the side onto
+/// background, a zoom-in enlarges it 1.2×, gamma changes values but not the mask.
+@Test func shiftScaleAndGammaVariants() {
+    let (w, h) = (20, 20)
+    var pixels = [Float](repeating: 0.25, count: w * h), voxels = [UInt8](repeating: 0, count: w * h)
+    for y in 5..<15 { for x in 5..<15 { pixels[y * w + x] = 1; voxels[y * w + x] = 1 } }
+    pixels[0] = 0
+    let slice = LabeledSlice(caseName: "c", index: 0, image: Image(width: w, height: h, channels: 1, pixels: pixels),
+                             mask: Mask(width: w, height: h, voxels: voxels, spacing: [1, 1]), isVolumeSlice: false)
+    let moved = Augmentation.shiftDownRight.apply(to: slice)
+    #expect(moved.mask.foregroundCount == 100)
+    #expect(moved.mask.voxels[7 * w + 7] == 1 && moved.mask.voxels[6 * w + 6] == 0 && moved.mask.voxels[16 * w + 16] == 1)
+    #expect(moved.image.pixels[0] == 0 && moved.image.pixels[w + 1] == 0)   // uncovered: the background
+    let up = Augmentation.shiftUpLeft.apply(to: slice)
+    #expect(up.mask.voxels[3 * w + 3] == 1 && up.mask.voxels[13 * w + 13] == 0)
+    let zoomed = Augmentation.zoomIn.apply(to: slice)
+    #expect(zoomed.mask.foregroundCount == 144)                      // 10 px → 12 px square
+    #expect(zoomed.mask.spacing == [1 / 1.2, 1 / 1.2])
+    let dark = Augmentation.gammaDark.apply(to: slice), bright = Augmentation.gammaBright.apply(to: slice)
+    #expect(dark.mask.voxels == voxels && bright.mask.voxels == voxels)
+    #expect(abs(dark.image.pixels[1] - 0.125) < 1e-6 && bright.image.pixels[1] > 0.25 && dark.image.pixels[5 * w + 5] == 1)
+}
+
+@Test func augmentationGroupsParseAndKeepTheirOrder() throws {
+    #expect(try AugmentationGroup.parseList("none") == [])
+    #expect(try AugmentationGroup.parseList("all") == AugmentationGroup.allCases)
+    #expect(try AugmentationGroup.parseList("shift, flips,shift") == [.flips, .shift])
+    #expect(throws: AugmentationParseError.self) { try AugmentationGroup.parseList("flips,mirror") }
+    #expect(throws: AugmentationParseError.self) { try AugmentationGroup.parseList("") }
+    // The defaults keep the variants (and so the cached embeddings' keys) of before --augment.
+    #expect(AugmentationGroup.variants(AugmentationGroup.defaults) == [.identity, .flipHorizontal, .flipVertical, .rotate90, .zoomOut])
+    #expect(AugmentationGroup.variants(try AugmentationGroup.parseList("intensity,scale")) == [.identity, .zoomIn, .gammaDark, .gammaBright])
 }
