@@ -23,12 +23,18 @@ public struct CascadeChoice: Codable, Sendable, Equatable {
     /// Validation Dice of stage 1 alone, and of the cascade as chosen.
     public var stage1Dice: Double
     public var cascadeDice: Double
-    /// Every setting tried: "margin 0.10, 1 round" → validation Dice.
+    /// Every setting tried: "margin 0.10, 1 round" (the frozen model with the box) or
+    /// "tuned stage 2, margin 0.10, 1 round" → validation Dice.
     public var tried: [String: Double]
+    /// Whether stage 2 uses the task's stage-2 tokens beside the box (`stage2.tokens` in
+    /// prompts.safetensors), chosen on validation against the frozen model's box alone;
+    /// nil when none were trained.
+    public var tunedStage2: Bool?
 
-    public init(enabled: Bool, margin: Double, rounds: Int, stage1Dice: Double, cascadeDice: Double, tried: [String: Double]) {
+    public init(enabled: Bool, margin: Double, rounds: Int, stage1Dice: Double, cascadeDice: Double, tried: [String: Double],
+                tunedStage2: Bool? = nil) {
         (self.enabled, self.margin, self.rounds) = (enabled, margin, rounds)
-        (self.stage1Dice, self.cascadeDice, self.tried) = (stage1Dice, cascadeDice, tried)
+        (self.stage1Dice, self.cascadeDice, self.tried, self.tunedStage2) = (stage1Dice, cascadeDice, tried, tunedStage2)
     }
 
     /// The margins fit tries (fractions of the image side).
@@ -80,21 +86,31 @@ public func cascadeBoxes(_ coarse: [Mask], isVolume: Bool, margin: Double) -> [B
     }
 }
 
-/// Stage 2 on one slice: the frozen model with a box (no learned prompt), thresholded
-/// at `threshold` (a logit). No box: an empty mask.
-public func boxStageMask(_ segmenter: Segmenter, embedding: Tensor, geometry: PreparedImage, box: BoxPrompt?, threshold: Float = 0) -> Mask {
+/// Stage 2 on one slice: a box in, a mask out, thresholded at `threshold` (a logit).
+public typealias BoxStage = (_ embedding: Tensor, _ geometry: PreparedImage, _ box: BoxPrompt, _ threshold: Float) -> Mask
+
+/// Stage 2 as the frozen model with the box alone (no learned prompt).
+public func frozenBoxStage(_ segmenter: Segmenter) -> BoxStage {
+    { embedding, geometry, box, threshold in
+        Mask(width: geometry.originalWidth, height: geometry.originalHeight,
+             voxels: segmenter.predictMask(embedding: embedding, for: geometry, box: box, threshold: threshold))
+    }
+}
+
+/// Stage 2 on one slice; no box: an empty mask.
+public func boxStageMask(_ stage: BoxStage, embedding: Tensor, geometry: PreparedImage, box: BoxPrompt?, threshold: Float = 0) -> Mask {
     let (w, h) = (geometry.originalWidth, geometry.originalHeight)
     guard let box else { return Mask(width: w, height: h, voxels: [UInt8](repeating: 0, count: w * h)) }
-    return Mask(width: w, height: h, voxels: segmenter.predictMask(embedding: embedding, for: geometry, box: box, threshold: threshold))
+    return stage(embedding, geometry, box, threshold)
 }
 
 /// Runs the cascade's stage 2 for one case: boxes from `coarse`, then `rounds` box passes.
 public func cascadeMasks(coarse: [Mask], isVolume: Bool, margin: Double, rounds: Int,
-                         segmenter: Segmenter, embeddings: [Tensor], geometries: [PreparedImage], threshold: Float = 0) -> [Mask] {
+                         stage2: BoxStage, embeddings: [Tensor], geometries: [PreparedImage], threshold: Float = 0) -> [Mask] {
     var masks = coarse
     for _ in 0..<max(1, rounds) {
         let boxes = cascadeBoxes(masks, isVolume: isVolume, margin: margin)
-        masks = boxes.indices.map { boxStageMask(segmenter, embedding: embeddings[$0], geometry: geometries[$0], box: boxes[$0], threshold: threshold) }
+        masks = boxes.indices.map { boxStageMask(stage2, embedding: embeddings[$0], geometry: geometries[$0], box: boxes[$0], threshold: threshold) }
     }
     return masks
 }
@@ -107,10 +123,12 @@ public struct CascadeValidation {
     let cases: [String: [TuningExample]]
     let embeddings: [String: [Tensor]]
 
-    public init(_ validation: [TuningExample], segmenter: Segmenter) {
+    /// `embeddings: false` skips the frozen encoder where examples have none (for stage 1
+    /// alone, as when measuring its box errors).
+    public init(_ validation: [TuningExample], segmenter: Segmenter, embeddings needed: Bool = true) {
         examples = validation
         cases = Dictionary(grouping: validation, by: \.caseName).mapValues { $0.sorted { sliceIndex($0) < sliceIndex($1) } }
-        embeddings = cases.mapValues { $0.map { $0.embedding ?? segmenter.imageEmbedding($0.geometry) } }
+        embeddings = needed ? cases.mapValues { $0.map { $0.embedding ?? segmenter.imageEmbedding($0.geometry) } } : [:]
     }
 
     public var isEmpty: Bool { examples.isEmpty }
@@ -120,10 +138,10 @@ public struct CascadeValidation {
         cases.mapValues { $0.map(predict) }
     }
 
-    func refined(_ coarse: [String: [Mask]], margin: Double, rounds: Int, segmenter: Segmenter) -> [String: [Mask]] {
+    func refined(_ coarse: [String: [Mask]], margin: Double, rounds: Int, stage2: BoxStage) -> [String: [Mask]] {
         Dictionary(uniqueKeysWithValues: cases.map { name, examples in
             (name, cascadeMasks(coarse: coarse[name]!, isVolume: examples.count > 1 && examples[0].name.contains("#"),
-                                margin: margin, rounds: rounds, segmenter: segmenter,
+                                margin: margin, rounds: rounds, stage2: stage2,
                                 embeddings: embeddings[name]!, geometries: examples.map(\.geometry)))
         })
     }
@@ -138,31 +156,44 @@ public struct CascadeValidation {
 
     /// The best cascade Dice over the candidate margins, one round: what an epoch is
     /// judged by (`TrainingLoop`), cheap enough to run after every epoch.
-    func bestOneRoundDice(_ coarse: [String: [Mask]], tuner: PromptTuner) -> Double {
-        CascadeChoice.candidateMargins.map { score(refined(coarse, margin: $0, rounds: 1, segmenter: tuner.segmenter), with: tuner).dice }.max()!
+    func bestOneRoundDice(_ coarse: [String: [Mask]], stage2: BoxStage, tuner: PromptTuner) -> (dice: Double, iou: Double) {
+        CascadeChoice.candidateMargins.map { score(refined(coarse, margin: $0, rounds: 1, stage2: stage2), with: tuner) }.max { $0.dice < $1.dice }!
     }
 }
 
 extension PromptTuner {
     /// Chooses the cascade on `validation` with the current prompts: stage 1 alone against
-    /// every candidate margin with one and two rounds (Dice summed over each case's
-    /// slices, mean over cases). Enabled only when it beats stage 1. Nil without validation.
-    public func chooseCascade(_ validation: CascadeValidation) -> CascadeChoice? {
+    /// every candidate margin with one and two rounds, with the frozen model's box stage
+    /// and, when given, the tuned `stage2` (Dice summed over each case's slices, mean over
+    /// cases). Enabled only when it beats stage 1. Nil without validation.
+    public func chooseCascade(_ validation: CascadeValidation, stage2 tuned: PromptTuner? = nil) -> CascadeChoice? {
         guard !validation.isEmpty else { return nil }
         let coarse = validation.coarseMasks { predictedMask(for: $0) }
         let stage1 = validation.score(coarse, with: self).dice
+        var stages: [(tuned: Bool, stage: BoxStage)] = [(false, frozenBoxStage(segmenter))]
+        if let tuned { stages.append((true, tuned.boxStage)) }
         var tried: [String: Double] = [:]
-        var best: (margin: Double, rounds: Int, dice: Double)?
-        for margin in CascadeChoice.candidateMargins {
-            for rounds in 1...2 {
-                let dice = validation.score(validation.refined(coarse, margin: margin, rounds: rounds, segmenter: segmenter), with: self).dice
-                tried[String(format: "margin %.2f, %d round%@", margin, rounds, rounds == 1 ? "" : "s")] = dice
-                if best == nil || dice > best!.dice + 1e-9 { best = (margin, rounds, dice) }
+        var best: (margin: Double, rounds: Int, tuned: Bool, dice: Double)?
+        for (isTuned, stage) in stages {
+            for margin in CascadeChoice.candidateMargins {
+                for rounds in 1...2 {
+                    let dice = validation.score(validation.refined(coarse, margin: margin, rounds: rounds, stage2: stage), with: self).dice
+                    let name = String(format: "margin %.2f, %d round%@", margin, rounds, rounds == 1 ? "" : "s")
+                    tried[(isTuned ? "tuned stage 2, " : "") + name] = dice
+                    if best == nil || dice > best!.dice + 1e-9 { best = (margin, rounds, isTuned, dice) }
+                }
             }
         }
         let chosen = best!
         return CascadeChoice(enabled: chosen.dice > stage1, margin: chosen.margin, rounds: chosen.rounds,
-                             stage1Dice: stage1, cascadeDice: chosen.dice, tried: tried)
+                             stage1Dice: stage1, cascadeDice: chosen.dice, tried: tried, tunedStage2: tuned == nil ? nil : chosen.tuned)
+    }
+
+    /// This tuner as a cascade's stage 2: its tokens beside the box (a tuner trained `withBox`).
+    public var boxStage: BoxStage {
+        { embedding, geometry, box, threshold in
+            self.mask(fromLowResolution: self.logits(embedding: embedding, geometry: geometry, box: box), geometry: geometry, threshold: threshold)
+        }
     }
 }
 

@@ -16,6 +16,14 @@ public protocol FitObserver: AnyObject {
     /// Within an epoch.
     func step(_ step: Int, of steps: Int)
     func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool)
+    /// An epoch of the cascade's stage 2 (its validation Dice is the cascade's).
+    func stage2Epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool)
+}
+
+extension FitObserver {
+    public func stage2Epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) {
+        epoch(record, of: epochs, isBest: isBest)
+    }
 }
 
 /// What to fit: the data, how to read it, the prompts and training settings, where the
@@ -201,17 +209,40 @@ public final class FitSession {
         manifest.best = loop.best
         // The cascade is chosen with the kept (best) prompts, on the same validation slices.
         tuner.restore(values: loop.bestValues)
-        if reason != .interrupted, let cascade = cascadeValidation.flatMap(tuner.chooseCascade) {
+        var stop = reason
+        var stage2: PromptTuner?
+        if reason != .interrupted, settings.stage2, settings.mode == .decoder, let cascadeValidation {
+            (stage2, stop) = trainStage2(stage1: tuner, training: training, validation: cascadeValidation,
+                                             progress: progress, shouldStop: shouldStop)
+        }
+        if stop != .interrupted, let cascadeValidation, let cascade = tuner.chooseCascade(cascadeValidation, stage2: stage2) {
             manifest.cascade = cascade
-            progress.note(String(format: "cascade (stage-1 tokens → box + margin → frozen model): validation Dice %.4f with margin %.2f, %d round%@, against %.4f for stage 1 alone: %@",
-                                 cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
+            let boxStage = cascade.tunedStage2 == true ? "tuned stage 2" : "frozen model"
+            progress.note(String(format: "cascade (stage-1 tokens → box + margin → %@): validation Dice %.4f with margin %.2f, %d round%@, against %.4f for stage 1 alone: %@",
+                                 boxStage, cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
                                  cascade.enabled ? "predictions use it" : "not used"))
         }
-        try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: loop.bestValues))
-        progress.note("\(reason == .interrupted ? "interrupted" : reason.rawValue): task '\(request.task)' saved in \(store.folder(request.task).path)")
+        var prompts = TaskStore.namedPrompts(tuner.arena, values: loop.bestValues)
+        if let stage2, manifest.cascade?.tunedStage2 == true { prompts[TaskPredictor.stage2TokensKey] = stage2.arena.value("tokens").copy() }
+        try store.save(manifest, prompts: prompts)
+        progress.note("\(stop == .interrupted ? "interrupted" : reason.rawValue): task '\(request.task)' saved in \(store.folder(request.task).path)")
 
-        return FitResult(manifest: manifest, folder: store.folder(request.task), stop: reason,
+        return FitResult(manifest: manifest, folder: store.folder(request.task), stop: stop,
                          untuned: untuned, initial: initial, failures: loaded.failures)
+    }
+
+    /// Stage 2 of the cascade: stage 1's box errors measured on its training slices, then
+    /// tokens beside the box trained on boxes drawn from those errors (Stage2.swift).
+    private func trainStage2(stage1: PromptTuner, training: [TuningExample], validation: CascadeValidation,
+                             progress: FitObserver, shouldStop: () -> Bool) -> (PromptTuner, TrainingLoop.StopReason) {
+        let errors = stage1.measureBoxErrors(training)
+        let stage2 = Stage2Training(stage1: request.settings, errors: errors)
+        let m = errors.medians
+        progress.note(String(format: "stage 2: stage 1's boxes on %d training slices are off by (x0 %+.3f, y0 %+.3f, x1 %+.3f, y1 %+.3f) of the image side (medians), %d missed; training %d tokens beside boxes drawn from those errors, %d epochs",
+                             errors.offsets.count, m[0], m[1], m[2], m[3], errors.missed, stage2.settings.sparseTokens, stage2.settings.epochs))
+        return stage2.run(segmenter: segmenter, stage1: stage1, training: training, validation: validation,
+                          shouldStop: shouldStop, onStep: { step, steps in progress.step(step, of: steps) },
+                          onEpoch: { end in progress.stage2Epoch(end.record, of: stage2.settings.epochs, isBest: end.isBest) })
     }
 
     /// Decoder-mode examples: every training variant and validation image, embedded through the cache.

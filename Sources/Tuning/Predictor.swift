@@ -101,7 +101,7 @@ public final class Predictor {
                 let embedding = needsPlain ? try plainEmbedding(geometry) : nil
                 if keepsEmbeddings { embeddings.append(embedding!) }
                 if tasks.isEmpty, let sliceBoxes {
-                    slices[0].append(boxStageMask(segmenter, embedding: embedding!, geometry: geometry,
+                    slices[0].append(boxStageMask(frozenBoxStage(segmenter), embedding: embedding!, geometry: geometry,
                                                   box: sliceBoxes[geometries.count - 1], threshold: logit))
                 } else if tasks.isEmpty {
                     slices[0].append(Mask(width: image.width, height: image.height,
@@ -110,7 +110,7 @@ public final class Predictor {
                 for t in sharing where !tasks.isEmpty {
                     // --box overrides the cascade's own boxes: stage 2 only.
                     if cascades[t] != nil, let box, !tasks[t].needsBox {
-                        slices[t].append(boxStageMask(segmenter, embedding: embedding!, geometry: geometry, box: box, threshold: logit))
+                        slices[t].append(boxStageMask(tasks[t].boxStage(segmenter), embedding: embedding!, geometry: geometry, box: box, threshold: logit))
                     } else {
                         slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: box, threshold: logit))
                     }
@@ -119,7 +119,7 @@ public final class Predictor {
             for t in sharing where !tasks.isEmpty && (box == nil || tasks[t].needsBox) {
                 guard let cascade = cascades[t] else { continue }
                 slices[t] = cascadeMasks(coarse: slices[t], isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds,
-                                         segmenter: segmenter, embeddings: embeddings, geometries: geometries, threshold: logit)
+                                         stage2: tasks[t].boxStage(segmenter), embeddings: embeddings, geometries: geometries, threshold: logit)
             }
         }
         return slices.enumerated().map { t, masks in

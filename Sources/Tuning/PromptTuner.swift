@@ -22,6 +22,8 @@ public struct FitSettings: Sendable, Equatable {
     public var augmentations: [AugmentationGroup] = AugmentationGroup.defaults
     public var validationFraction = 0.2
     public var patience: Int?
+    /// Train the cascade's stage-2 tokens after stage 1 (decoder mode, with validation).
+    public var stage2 = true
 
     public init() {}
 
@@ -69,6 +71,10 @@ public final class PromptTuner {
     public private(set) var optimiser: AdamW
     var generator: SeededGenerator
     private let frozenDense: Tensor
+    /// For tasks trained `withBox`: the box each training step sees for an example
+    /// (default: its reference box, jittered). The cascade's stage 2 draws boxes the way
+    /// stage 1 will make them (Stage2.swift).
+    var trainingBox: ((TuningExample, inout SeededGenerator) -> BoxPrompt?)?
 
     public init(segmenter: Segmenter, settings: FitSettings) {
         self.segmenter = segmenter
@@ -109,6 +115,13 @@ public final class PromptTuner {
         case .spatial: arena.value("dense_spatial").assign(from: frozenDense)
         }
         if settings.mode == .deep { initialiseVisualPrompts() }
+    }
+
+    /// Tokens near zero (N(0, 0.02²)): beside a box prompt they start as no change to it,
+    /// so tuning starts from the frozen model's box behaviour (the cascade's stage 2).
+    func initialiseTokensNearZero() {
+        let tokens = arena.value("tokens")
+        for i in 0 ..< tokens.count { tokens.data[i] = 0.02 * gaussian() }
     }
 
     private func gaussian() -> Float {
@@ -175,7 +188,9 @@ public final class PromptTuner {
         var total = SegmentationLoss.Result(dice: 0, bce: 0)
         let weight = 1 / Double(batch.count)
         for var example in batch {
-            if settings.withBox { example.box = example.box.map { jittered($0, within: example.geometry) } }
+            if settings.withBox {
+                example.box = trainingBox.map { $0(example, &generator) } ?? example.box.map { jittered($0, within: example.geometry) }
+            }
             let tape = Tape()
             let embedding: Tensor
             if settings.mode == .deep {

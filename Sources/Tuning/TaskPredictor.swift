@@ -8,6 +8,8 @@ import Tensors
 public struct TaskPredictor {
     public let manifest: TaskManifest
     let tuner: PromptTuner
+    /// The cascade's tuned stage 2 (tokens beside the box), when validation chose it.
+    let stage2: PromptTuner?
 
     /// Loads task `name` from `store` for `segmenter`, whose checkpoint has SHA-256
     /// `modelDigest`; a task trained on another checkpoint is refused.
@@ -36,6 +38,26 @@ public struct TaskPredictor {
         }
         self.manifest = manifest
         self.tuner = tuner
+        if manifest.cascade?.tunedStage2 == true {
+            let stage2 = PromptTuner(segmenter: segmenter, settings: Stage2Training(stage1: tuner.settings, errors: BoxErrors(offsets: [], missed: 0)).settings)
+            guard let tokens = prompts[Self.stage2TokensKey], tokens.shape == stage2.arena.value("tokens").shape else {
+                throw InputError(file: store.folder(name).appendingPathComponent("prompts.safetensors").path,
+                                 reason: "task.json says stage 2 is tuned, but '\(Self.stage2TokensKey)' is missing or mis-shaped")
+            }
+            stage2.arena.value("tokens").assign(from: tokens)
+            self.stage2 = stage2
+        } else {
+            self.stage2 = nil
+        }
+    }
+
+    /// Where the stage-2 tokens live in prompts.safetensors.
+    public static let stage2TokensKey = "stage2.tokens"
+
+    /// The cascade's stage 2 for this task: its tuned tokens with the box when chosen,
+    /// else the frozen model with the box.
+    public func boxStage(_ segmenter: Segmenter) -> BoxStage {
+        stage2?.boxStage ?? frozenBoxStage(segmenter)
     }
 
     public var needsBox: Bool { manifest.prompts.withBox }

@@ -20,6 +20,8 @@ public struct TrainingLoop {
     public private(set) var bestValues: Tensor
     /// The validation split for the cascade's per-epoch score; nil: stage 1 only.
     public var cascade: CascadeValidation?
+    /// Replaces the validation score (the cascade's stage 2 is judged by the cascade's Dice).
+    var validationScore: ((PromptTuner) -> (dice: Double, iou: Double))?
 
     public init(tuner: PromptTuner, training: [TuningExample], validation: [TuningExample], cascade: CascadeValidation? = nil,
                 history: [TaskManifest.EpochRecord] = [], best: TaskManifest.EpochRecord? = nil, bestValues: Tensor? = nil) {
@@ -69,7 +71,9 @@ public struct TrainingLoop {
             if let cascade, !cascade.isEmpty {
                 let coarse = cascade.coarseMasks { tuner.predictedMask(for: $0) }
                 scores = cascade.score(coarse, with: tuner)
-                cascadeDice = cascade.bestOneRoundDice(coarse, tuner: tuner)
+                cascadeDice = cascade.bestOneRoundDice(coarse, stage2: frozenBoxStage(tuner.segmenter), tuner: tuner).dice
+            } else if let validationScore {
+                scores = validationScore(tuner)
             } else if !validation.isEmpty {
                 scores = score()
             }

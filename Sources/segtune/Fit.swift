@@ -83,6 +83,9 @@ struct Fit: ParsableCommand {
     @Flag(help: "Train on the images as they are (as --augment none).")
     var noAugment = false
 
+    @Flag(help: "Skip training the cascade's stage-2 tokens (the cascade then uses the frozen model with the box).")
+    var noStage2 = false
+
     @Option(help: "Fraction of cases held out for validation; with one volume, that fraction of its slices as one contiguous slab (2 guard slices each side).")
     var valFraction: Double = 0.2
 
@@ -149,6 +152,7 @@ struct Fit: ParsableCommand {
         s.warmupEpochs = warmupEpochs
         s.seed = seed
         s.augmentations = noAugment ? [] : (try? parseAugmentations(augment)) ?? AugmentationGroup.defaults
+        s.stage2 = !noStage2
         s.validationFraction = val == nil ? valFraction : 0
         s.patience = patience
         return s

@@ -91,11 +91,19 @@ final class Progress: FitObserver {
     }
 
     func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) {
+        epochLine(record, label: "epoch", dice: "val Dice", of: epochs, isBest: isBest)
+    }
+
+    func stage2Epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) {
+        epochLine(record, label: "stage 2 epoch", dice: "cascade val Dice", of: epochs, isBest: isBest)
+    }
+
+    private func epochLine(_ record: TaskManifest.EpochRecord, label: String, dice name: String, of epochs: Int, isBest: Bool) {
         if quiet { return }
         if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        var line = String(format: "epoch %d/%d  loss %.4f", record.epoch, epochs, record.trainingLoss)
+        var line = "\(label) " + String(format: "%d/%d  loss %.4f", record.epoch, epochs, record.trainingLoss)
         if let dice = record.validationDice, let iou = record.validationIoU {
-            line += String(format: "  val Dice %.4f  IoU %.4f", dice, iou)
+            line += "  \(name) " + String(format: "%.4f  IoU %.4f", dice, iou)
         }
         if let cascade = record.cascadeDice { line += String(format: "  cascade %.4f", cascade) }
         line += String(format: "  %.1f s", record.seconds) + (isBest ? "  (best)" : "")

@@ -1,5 +1,6 @@
 import Imaging
-import Models
+@testable import Models
+import Tensors
 import Testing
 @testable import Tuning
 
@@ -30,5 +31,30 @@ import Testing
         let edge = cascadeBoxes([Self.slice((0, 0, 19, 9))], isVolume: false, margin: 0.2)
         #expect(edge[0] == BoxPrompt(x0: 0, y0: 0, x1: 19, y1: 9))
         #expect(cascadeBoxes([Self.slice(nil)], isVolume: true, margin: 0.1) == [nil])
+    }
+
+    /// Stage 2's training boxes: the reference box moved by one of stage 1's measured
+    /// errors and grown by one of the candidate margins (fractions of the longest side).
+    @Test func stage2BoxesFollowStage1sErrorsAndTheMargins() throws {
+        let geometry = PreparedImage(input: Tensor(zeros: [1, 256, 256, 3]), originalWidth: 200, originalHeight: 100,
+                                     resizedWidth: 256, resizedHeight: 128, scale: 1.28)
+        let example = TuningExample(name: "c#3", caseName: "c", embedding: nil, geometry: geometry, target: Tensor(zeros: [1]),
+                                    mask: Self.slice(nil), box: BoxPrompt(x0: 50, y0: 40, x1: 150, y1: 60))
+        let errors = BoxErrors(offsets: [[0.05, 0, -0.05, 0]], missed: 0)
+        var generator = SeededGenerator(seed: 1)
+        var margins = Set<Double>()
+        for _ in 0..<60 {
+            let box = try #require(Stage2Training.box(for: example, errors: errors, using: &generator))
+            let m = Double(60 - box.x0) / 200                                  // x0 = 50 + 0.05·200 − m·200
+            let margin = try #require(CascadeChoice.candidateMargins.first { abs($0 - m) < 1e-4 }, "x0 \(box.x0)")
+            margins.insert(margin)
+            #expect(abs(box.x1 - Float(140 + margin * 200)) < 1e-3 || box.x1 == 199)
+            #expect(abs(box.y0 - max(0, Float(40 - margin * 200))) < 1e-3 && abs(box.y1 - min(99, Float(60 + margin * 200))) < 1e-3)
+        }
+        #expect(margins == Set(CascadeChoice.candidateMargins))
+        var empty = example
+        empty.box = nil
+        #expect(Stage2Training.box(for: empty, errors: errors, using: &generator) == nil)
+        #expect(errors.medians == [0.05, 0, -0.05, 0])
     }
 }

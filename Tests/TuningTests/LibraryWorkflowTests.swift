@@ -60,7 +60,7 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
 /// `FitSession` is `segtune fit` without the CLI: a tiny dataset of demo slices, one epoch.
 @Suite(.enabled(if: hasCheckpoint)) struct FitSessionTests {
     final class Recorder: FitObserver {
-        var lines: [String] = [], epochs: [TaskManifest.EpochRecord] = []
+        var lines: [String] = [], epochs: [TaskManifest.EpochRecord] = [], stage2Epochs: [TaskManifest.EpochRecord] = []
         func note(_ line: String) { lines.append(line) }
         func warn(_ line: String) { lines.append("warning: " + line) }
         func failed(_ error: InputError) { lines.append("error: \(error)") }
@@ -69,6 +69,7 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         func finish(_ line: String) { lines.append(line) }
         func step(_ step: Int, of steps: Int) {}
         func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) { self.epochs.append(record) }
+        func stage2Epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) { stage2Epochs.append(record) }
     }
 
     @Test func fitAndPredictWithoutTheCLI() throws {
@@ -95,6 +96,15 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         #expect(result.stop == .finished && result.failures.isEmpty)
         #expect(result.manifest.training.validationCases.count == 1 && result.manifest.training.trainingCases.count == 3)
         #expect(recorder.epochs.count == 1 && result.untuned != nil && result.manifest.cascade != nil)
+        // Stage 2 trained (at least 2 epochs), judged by the cascade's Dice; validation chose
+        // the frozen or the tuned box stage, and the tuned tokens are stored only if chosen.
+        #expect(recorder.stage2Epochs.count == 2 && recorder.stage2Epochs.allSatisfy { $0.validationDice != nil })
+        #expect(recorder.lines.contains { $0.hasPrefix("stage 2: stage 1's boxes on 3 training slices") })
+        let cascade = try #require(result.manifest.cascade)
+        let tuned = try #require(cascade.tunedStage2)
+        #expect(cascade.tried.keys.contains("tuned stage 2, margin 0.10, 1 round") && cascade.tried.count == 20)
+        let stored = try TaskStore(root: request.tasksDirectory).loadPrompts("wm")
+        #expect((stored[TaskPredictor.stage2TokensKey] != nil) == tuned)
         #expect(recorder.lines.contains { $0.hasPrefix("embedded 4 images (4 encoded") })
 
         // A second session over the same task refuses to overwrite it.
