@@ -18,8 +18,11 @@ import Testing
         let run = try SegtuneBinary.run(["predict", "--box", "10,10,80,80", "--largest-component",
                                          Self.pydicom.appendingPathComponent("SC_rgb_rle_2frame.dcm").path, bad.path, "-o", out.path])
         #expect(run.status == 1)
-        let errorLines = run.stderr.split(separator: "\n")
+        // One error line for the bad file; the good one's progress line says what was done.
+        let lines = run.stderr.split(separator: "\n")
+        let errorLines = lines.filter { $0.hasPrefix("segtune: ") }
         #expect(errorLines.count == 1 && errorLines[0].hasPrefix("segtune: \(bad.path): "), "\(run.stderr)")
+        #expect(lines.contains { $0.hasPrefix("[1/2] SC_rgb_rle_2frame: 2 slices in ") }, "\(run.stderr)")
         let slices = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("SC_rgb_rle_2frame").path).sorted()
         #expect(slices == ["0001.png", "0002.png"])
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("notes.png").path))
