@@ -270,8 +270,10 @@ public final class PromptTuner {
             perCase[example.caseName] = sum
         }
         guard !perCase.isEmpty else { return (.nan, .nan) }
-        let n = Double(perCase.count)
-        return (perCase.values.reduce(0) { $0 + $1.dice } / n, perCase.values.reduce(0) { $0 + $1.iou } / n)
+        // Summed in name order: the same bits in every process (a dictionary's order is not).
+        let cases = perCase.keys.sorted().map { perCase[$0]! }
+        let n = Double(cases.count)
+        return (cases.reduce(0) { $0 + $1.dice } / n, cases.reduce(0) { $0 + $1.iou } / n)
     }
 }
 

@@ -29,7 +29,9 @@ extension PromptTuner {
         let originals = training.filter { !$0.name.hasSuffix(")") }
         let validation = CascadeValidation(originals, segmenter: segmenter, embeddings: false)
         var errors = BoxErrors(offsets: [], missed: 0)
-        for (name, examples) in validation.cases {
+        // Cases in name order: the offsets' order feeds the seeded sampling.
+        for name in validation.cases.keys.sorted() {
+            let examples = validation.cases[name]!
             let coarse = examples.map { predictedMask(for: $0) }
             let boxes = cascadeBoxes(coarse, isVolume: examples.count > 1 && examples[0].name.contains("#"), margin: 0)
             for (example, box) in zip(examples, boxes) {
@@ -39,7 +41,6 @@ extension PromptTuner {
                 errors.offsets.append([box.x0 - reference.x0, box.y0 - reference.y0, box.x1 - reference.x1, box.y1 - reference.y1]
                     .map { Double($0) / side })
             }
-            _ = name
         }
         return errors
     }
