@@ -64,15 +64,19 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         #expect(single.status == 0, "\(single.stderr)")
         #expect(try Self.summary(single)["slicesEncoded"] as? Int == 9)
 
-        // Three shards at once, into one folder and one cache.
+        // Three shards at once, into one folder and one cache: one given as K/N, one as a Slurm
+        // array task (an array numbered from 0), one as a Kubernetes Indexed Job's pod.
         let out = dir.appendingPathComponent("out"), cache = dir.appendingPathComponent("cache")
+        let shardArguments = [["--shard", "1/3"], ["--shard-from-env"], ["--shard-from-env", "--shard-count", "3"]]
+        let environments = [[:], ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "3"],
+                            ["JOB_COMPLETION_INDEX": "2"]]
         final class Runs: @unchecked Sendable {
             let lock = NSLock()
             var byShard: [SegtuneBinary.Run?] = [nil, nil, nil]
         }
         let started = Runs()
         DispatchQueue.concurrentPerform(iterations: 3) { k in
-            let run = try? SegtuneBinary.run(common + ["-o", out.path, "--cache-dir", cache.path, "--shard", "\(k + 1)/3"])
+            let run = try? SegtuneBinary.run(common + ["-o", out.path, "--cache-dir", cache.path] + shardArguments[k], environment: environments[k])
             started.lock.withLock { started.byShard[k] = run }
         }
         let runs = started.byShard
@@ -155,5 +159,31 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         #expect(finished == reference)
         let cached = try FileManager.default.contentsOfDirectory(atPath: cache.path)
         #expect(cached.allSatisfy { !$0.hasPrefix(".") }, "\(cached)")
+    }
+
+    /// `embed` splits a dataset's cases the same way: two shards fill one cache with every
+    /// image once.
+    @Test func embedShardsFillOneCache() throws {
+        let dir = try SegtuneBinary.temporaryFolder("segtune-embed-shards")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let scans = dir.appendingPathComponent("scans")
+        let demo = root.appendingPathComponent("fixtures/demo/white-matter")
+        for sub in ["images", "masks"] {
+            try FileManager.default.createDirectory(at: scans.appendingPathComponent(sub), withIntermediateDirectories: true)
+            for name in ["mni152-z030.png", "mni152-z032.png", "mni152-z034.png", "mni152-z036.png"] {
+                try FileManager.default.copyItem(at: demo.appendingPathComponent("\(sub)/\(name)"), to: scans.appendingPathComponent("\(sub)/\(name)"))
+            }
+        }
+        let cache = dir.appendingPathComponent("cache").path
+        var taken: [String] = []
+        for k in 1...2 {
+            let run = try SegtuneBinary.run(["embed", "--no-augment", "--threads", "1", "--shard", "\(k)/2", "--cache-dir", cache, scans.path])
+            #expect(run.status == 0, "\(run.stderr)")
+            let line = try #require(run.stderr.split(separator: "\n").first { $0.contains("shard \(k)/2: ") })
+            taken += line.split(separator: "(").last.map { $0.dropLast().components(separatedBy: ", ") } ?? []
+        }
+        // mni152-z030, -z032 and -z034 hash to shard 1 of 2, -z036 to shard 2 (the fixed hash).
+        #expect(taken.sorted() == ["mni152-z030", "mni152-z032", "mni152-z034", "mni152-z036"], "\(taken)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".safetensors") }.count == 4)
     }
 }
