@@ -9,8 +9,8 @@ struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fill the embedding cache ahead of `fit` (decoder mode), e.g. overnight or on another machine.",
         discussion: """
-            Encodes every image of the dataset folders (and, unless --no-augment, its flipped \
-            and rotated variants, as `fit` trains on them) with the same window and model as \
+            Encodes every image of the dataset folders (and, unless --no-augment, its augmented \
+            variants, as `fit --augment` trains on them) with the same window and model as \
             `fit` would, and stores the embeddings in --cache-dir. A later `fit` with the same \
             settings runs no encoder. Images already cached are skipped.
 
