@@ -123,9 +123,5 @@ func writeAtomically(_ bytes: [UInt8], to url: URL, gzip: Bool) throws {
             throw InputError(file: url.path, reason: "cannot write (\(error.localizedDescription))")
         }
     }
-    guard rename(temporary.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: temporary)
-        throw InputError(file: url.path, reason: reason)
-    }
+    try AtomicFiles.moveIntoPlace(temporary, at: url)
 }

@@ -79,9 +79,5 @@ public func writePNG(_ pixels: [UInt8], width: Int, height: Int, channels: Int, 
         try? FileManager.default.removeItem(at: temporary)
         throw InputError(file: url.path, reason: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
-    guard rename(temporary.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: temporary)
-        throw InputError(file: url.path, reason: reason)
-    }
+    try AtomicFiles.moveIntoPlace(temporary, at: url)
 }
