@@ -180,7 +180,7 @@ public final class FitSession {
                                                           cache: cache, progress: progress)
             variants = augmentations.count
         }
-        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s") × \(variants) variants, validating on \(validation.count) slices" + (slab.map { " (a slab of \($0.caseName))" } ?? " of \(validationCases.count) cases"))
+        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s") × \(variants) variant\(variants == 1 ? "" : "s"), validating on \(validation.count) slices" + (slab.map { " (a slab of \($0.caseName))" } ?? " of \(validationCases.count) case\(validationCases.count == 1 ? "" : "s")"))
 
         // The cascade's stage 2 needs the frozen encoder's embeddings of the validation
         // slices: computed once here (decoder mode already has them).

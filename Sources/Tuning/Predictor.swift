@@ -22,6 +22,10 @@ public final class Predictor {
         public var largestComponent = false
         /// Whether tasks go through the cascade (stage-1 tokens → box → frozen model).
         public var cascade: CascadeMode = .auto
+        /// Replace the task's margin (a fraction of the image's longest side) and rounds
+        /// wherever the cascade runs; nil: the task's own.
+        public var cascadeMargin: Double?
+        public var cascadeRounds: Int?
         public init() {}
     }
 
@@ -146,10 +150,12 @@ public final class Predictor {
     private func cascadeSettings(_ task: TaskPredictor) -> (margin: Double, rounds: Int)? {
         if task.needsBox || options.cascade == .off { return nil }
         let choice = task.manifest.cascade
+        let stored: (margin: Double, rounds: Int)?
         switch options.cascade {
         case .off: return nil
-        case .auto: return choice.flatMap { $0.enabled ? ($0.margin, $0.rounds) : nil }
-        case .on: return (choice?.margin ?? 0.10, choice?.rounds ?? 1)
+        case .auto: stored = choice.flatMap { $0.enabled ? ($0.margin, $0.rounds) : nil }
+        case .on: stored = (choice?.margin ?? 0.10, choice?.rounds ?? 1)
         }
+        return stored.map { (options.cascadeMargin ?? $0.margin, options.cascadeRounds ?? $0.rounds) }
     }
 }

@@ -70,6 +70,13 @@ struct Predict: ParsableCommand {
                                discussion: "The cascade: the task's tokens give a coarse mask; in a volume its largest 3-D component is kept; each slice's bounding box plus the task's margin becomes a box prompt for the frozen model, which draws the edge. --box replaces the derived boxes."))
     var cascade: Predictor.CascadeMode = .auto
 
+    @Option(help: ArgumentHelp("Replace the task's cascade margin: percent of the image's longest side added on every side of a derived box (0–50).",
+                               valueName: "percent"))
+    var cascadeMargin: Double?
+
+    @Option(help: "Replace the task's cascade rounds: 1, or 2 (a second box from the first pass's mask).")
+    var cascadeRounds: Int?
+
     @Option(help: "Outputs, comma-separated: png, nifti (volumes), dicom-seg (DICOM series).")
     var format: String = "png"
 
@@ -106,6 +113,11 @@ struct Predict: ParsableCommand {
         if inputs.isEmpty { throw ValidationError("give at least one input") }
         guard threshold > 0, threshold < 1 else { throw ValidationError("--threshold must be a probability in (0, 1)") }
         if let window { _ = try parseWindow(window) }
+        if let m = cascadeMargin, !(0...50).contains(m) { throw ValidationError("--cascade-margin is a percent of the image side, 0 to 50") }
+        if let r = cascadeRounds, !(1...2).contains(r) { throw ValidationError("--cascade-rounds must be 1 or 2") }
+        if (cascadeMargin != nil || cascadeRounds != nil) && (tasks.isEmpty || cascade == .off) {
+            throw ValidationError("--cascade-margin and --cascade-rounds set a task's cascade: give --task, and not --cascade off")
+        }
         if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         _ = try ModelPreset.named(modelOptions.model)
     }
@@ -126,6 +138,8 @@ struct Predict: ParsableCommand {
         options.threshold = threshold
         options.largestComponent = largestComponent
         options.cascade = cascade
+        options.cascadeMargin = cascadeMargin.map { $0 / 100 }
+        options.cascadeRounds = cascadeRounds
         let cache = cacheDir.map { EmbeddingCache(directory: URL(fileURLWithPath: $0), modelDigest: digest) }
         let predictor = Predictor(segmenter: segmenter, tasks: taskPredictors, options: options, embeddingCache: cache)
         let formats = try parseFormats(format)

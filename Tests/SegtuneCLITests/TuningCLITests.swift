@@ -86,6 +86,21 @@ import Testing
         let delivered = try #require(cascade["enabled"] as? Bool == true ? cascade["cascadeDice"] as? Double : best)
         #expect(abs(meanDice - delivered) < 1e-6, "score \(meanDice) vs fit \(delivered) (cascade \(cascade))")
 
+        // --cascade-margin/--cascade-rounds replace the task's setting: scored, the masks give
+        // the Dice validation recorded for that setting (with the task's box stage).
+        let tried = try #require(cascade["tried"] as? [String: Double])
+        let setting = (cascade["tunedStage2"] as? Bool == true ? "tuned stage 2, " : "") + "margin 0.15, 2 rounds"
+        let expected = try #require(tried[setting], "\(tried.keys)")
+        let overridden = dir.appendingPathComponent("out-margin15")
+        let rerun = try SegtuneBinary.run(["predict", "--task", "wm", "--tasks-dir", dir.appendingPathComponent("tasks").path,
+                                           "--cascade", "on", "--cascade-margin", "15", "--cascade-rounds", "2", "--quiet",
+                                           images.path, "-o", overridden.path])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        let rescore = try SegtuneBinary.run(["score", "--json", overridden.path, references.path])
+        let rereport = try Self.json(Substring(rescore.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let overriddenDice = try #require(((rereport["summary"] as? [String: Any])?["dice"] as? [String: Any])?["mean"] as? Double)
+        #expect(abs(overriddenDice - expected) < 1e-6, "score \(overriddenDice) vs validation \(expected) for \(setting)")
+
         // --resume continues the same task for the epochs still to run.
         let resumed = try SegtuneBinary.run(["fit", "--task", "wm", "--epochs", "9", "--val-fraction", "0.34", "--no-augment",
                                              "--resume", "--quiet", "--tasks-dir", dir.appendingPathComponent("tasks").path,
@@ -124,13 +139,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/mni152-z090.png").path))
     }
 
-    @Test func fitRejectsBadOptionsBeforeAnyWork() throws {
+    @Test func fitAndPredictRejectBadOptionsBeforeAnyWork() throws {
         for (arguments, message) in [
             (["fit", "--task", "../x", "scans"], "task name"),
             (["fit", "--task", "a", "--tokens", "0", "scans"], "--tokens"),
             (["fit", "--task", "a", "--window", "wide", "scans"], "unknown window"),
             (["fit", "--task", "a", "--dense", "sometimes", "scans"], "sometimes"),
             (["fit", "--task", "a", "--mode", "deep", "--model", "sam-vit-b", "scans"], "deep"),
+            (["predict", "--task", "a", "--cascade-margin", "80", "scans", "-o", "out"], "--cascade-margin"),
+            (["predict", "--task", "a", "--cascade-rounds", "3", "scans", "-o", "out"], "--cascade-rounds"),
+            (["predict", "--box", "0,0,9,9", "--cascade-margin", "10", "scans", "-o", "out"], "give --task"),
         ] {
             let run = try SegtuneBinary.run(arguments)
             #expect(run.status != 0)
