@@ -50,13 +50,15 @@ import Testing
         #expect((manifest["baseModel"] as? [String: Any])?["sha256"] as? String == "79d8c9dca6db4d69d3f905579e5250af05e859fff9c1f543e89a513c3028ce76")
         let history = try #require(manifest["history"] as? [[String: Any]])
         #expect(history.count == 8)
-        // Every epoch is scored as stage 1 and as the cascade; the kept epoch is the best of either.
+        // Every epoch is scored as stage 1 and as the cascade; the kept epoch delivers (the best
+        // of either) within the tolerance of the best epoch.
         func delivered(_ record: [String: Any]) -> Double {
             max(record["validationDice"] as? Double ?? -1, record["cascadeDice"] as? Double ?? -1)
         }
         #expect(history.allSatisfy { $0["cascadeDice"] is Double })
         let kept = try #require(manifest["best"] as? [String: Any])
-        #expect(delivered(kept) == history.map(delivered).max())
+        let top = try #require(history.map(delivered).max())
+        #expect(delivered(kept) >= top - 0.01, "kept \(kept), best delivered \(top)")
         let validationCases = try #require((manifest["training"] as? [String: Any])?["validationCases"] as? [String])
         #expect(validationCases.count == 4)
 

@@ -38,6 +38,35 @@ private func sampleManifest() -> TaskManifest {
     #expect(noValidation.deliveredDice == nil)
 }
 
+/// The kept epoch, replayed over a run's records as `TrainingLoop` does: the first epoch,
+/// then each that `replaces` it given the best delivered Dice so far.
+private func keptEpoch(_ stage1AndCascade: [(Double, Double?)]) -> Int {
+    var history: [TaskManifest.EpochRecord] = [], kept: TaskManifest.EpochRecord?
+    for (i, (stage1, cascade)) in stage1AndCascade.enumerated() {
+        let record = TaskManifest.EpochRecord(epoch: i + 1, trainingLoss: 1, validationDice: stage1, validationIoU: nil,
+                                              cascadeDice: cascade, seconds: 1)
+        history.append(record)
+        let top = history.compactMap(\.deliveredDice).max()
+        if kept.map({ TrainingLoop.replaces($0, with: record, top: top) }) ?? true { kept = record }
+    }
+    return kept!.epoch
+}
+
+/// Epochs whose delivered Dice are within the tolerance of the best are a tie, and stage 1
+/// breaks it; a clearly better epoch still wins. The first case is the liver CT validated
+/// on another patient: epoch 1 (barely trained) had the top cascade Dice but failed held out.
+@Test func theKeptEpochIsTheBestStage1AmongNearTies() {
+    let liver: [(Double, Double?)] = [(0.3118, 0.9763), (0.0037, 0.6916), (0.5852, 0.8985), (0.7518, 0.9728), (0.7631, 0.9710),
+                                      (0.7479, 0.9722), (0.7650, 0.9707), (0.7655, 0.9706), (0.7679, 0.9706), (0.7688, 0.9705)]
+    #expect(keptEpoch(liver) == 10)
+    // A cascade clearly above the rest (by more than the tolerance) is kept.
+    #expect(keptEpoch([(0.17, 0.84), (0.50, 0.70), (0.55, 0.72)]) == 1)
+    // Without a cascade the rule is the best stage 1.
+    #expect(keptEpoch([(0.40, nil), (0.60, nil), (0.55, nil), (0.605, nil)]) == 4)
+    // A new top that leaves the kept epoch more than the tolerance behind replaces it.
+    #expect(keptEpoch([(0.80, 0.90), (0.30, 0.905), (0.31, 0.95)]) == 3)
+}
+
 @Test func manifestFromTheFutureIsRefusedNamingTheFile() throws {
     var manifest = sampleManifest()
     manifest.format = TaskManifest.currentFormat + 1
