@@ -70,7 +70,7 @@ struct Predict: ParsableCommand {
                                discussion: "The cascade: the task's tokens give a coarse mask; in a volume its largest 3-D component is kept; each slice's bounding box plus the task's margin becomes a box prompt for the frozen model, which draws the edge. --box replaces the derived boxes."))
     var cascade: Predictor.CascadeMode = .auto
 
-    @Option(help: ArgumentHelp("Replace the task's cascade margin: percent of the image's longest side added on every side of a derived box (0–50).",
+    @Option(help: ArgumentHelp("Replace the task's cascade margin: percent of the image's longest side added on every side of a derived box (0–50). Applies where the cascade runs: --cascade on, or a task that chose it.",
                                valueName: "percent"))
     var cascadeMargin: Double?
 
