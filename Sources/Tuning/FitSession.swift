@@ -221,6 +221,11 @@ public final class FitSession {
             progress.note(String(format: "cascade (stage-1 tokens → box + margin → %@): validation Dice %.4f with margin %.2f, %d round%@, against %.4f for stage 1 alone: %@",
                                  boxStage, cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
                                  cascade.enabled ? "predictions use it" : "not used"))
+            if let slab {
+                // Stage 1 is at its best on its own training volume, so the slab undervalues a margin.
+                progress.note("the cascade was chosen on a slab of \(slab.caseName), where the tokens are at their best; "
+                              + "to choose it where they meet another patient, give --val with that patient's scan (docs/tuning.md)")
+            }
         }
         var prompts = TaskStore.namedPrompts(tuner.arena, values: loop.bestValues)
         if let stage2, manifest.cascade?.tunedStage2 == true { prompts[TaskPredictor.stage2TokensKey] = stage2.arena.value("tokens").copy() }

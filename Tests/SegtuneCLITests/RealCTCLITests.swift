@@ -42,6 +42,7 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         #expect(fit.status == 0, "\(fit.stderr)")
         #expect(fit.stderr.contains("window: W 400 / L 40 (CT default (abdomen)): 1 case"))
         #expect(fit.stderr.contains("1 case, none to hold out: validating on slices"))
+        #expect(fit.stderr.contains("the cascade was chosen on a slab of ct"), "\(fit.stderr)")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tasks).appendingPathComponent("liver/task.json"))) as? [String: Any])
         let training = try #require(manifest["training"] as? [String: Any])
         let slab = try #require(training["validationSlab"] as? [String: Any])
