@@ -38,6 +38,8 @@ public struct FitRequest: Sendable {
     /// The window as the user named it ("auto", "abdomen", "400/40"), for task.json.
     public var windowName: String
     public var labels: Set<Int>?
+    /// How much of each slice the model sees (FieldOfView): the body's box by default.
+    public var fieldOfView: FieldOfView = .body
     public var settings: FitSettings
     public var tasksDirectory: URL
     public var cacheDirectory: URL
@@ -45,8 +47,10 @@ public struct FitRequest: Sendable {
     public var resume: Bool
 
     public init(task: String, dataset: URL, validationDataset: URL? = nil, window: Window = .auto, windowName: String = "auto",
-                labels: Set<Int>? = nil, settings: FitSettings = FitSettings(), tasksDirectory: URL, cacheDirectory: URL, resume: Bool = false) {
+                labels: Set<Int>? = nil, settings: FitSettings = FitSettings(), fieldOfView: FieldOfView = .body,
+                tasksDirectory: URL, cacheDirectory: URL, resume: Bool = false) {
         (self.task, self.dataset, self.validationDataset, self.window, self.windowName) = (task, dataset, validationDataset, window, windowName)
+        self.fieldOfView = fieldOfView
         (self.labels, self.settings, self.tasksDirectory, self.cacheDirectory, self.resume) = (labels, settings, tasksDirectory, cacheDirectory, resume)
     }
 }
@@ -95,11 +99,11 @@ public final class FitSession {
         // The data: cases split by name, then slices, augmentations and embeddings.
         let dataset = try discoverDataset(at: request.dataset)
         if let warning = dataset.unpairedWarning { progress.warn(warning) }
-        var loaded = loadLabeledSlices(dataset, window: window, labels: labels)
+        var loaded = loadLabeledSlices(dataset, window: window, labels: labels, fieldOfView: request.fieldOfView)
         var validationSlices: [LabeledSlice]
         var trainingCases: [String], validationCases: [String]
         if let val = request.validationDataset {
-            let validationSet = loadLabeledSlices(try discoverDataset(at: val), window: window, labels: labels)
+            let validationSet = loadLabeledSlices(try discoverDataset(at: val), window: window, labels: labels, fieldOfView: request.fieldOfView)
             loaded.failures += validationSet.failures
             loaded.windows.merge(validationSet.windows) { a, _ in a }
             validationSlices = validationSet.slices
@@ -112,6 +116,7 @@ public final class FitSession {
         for failure in loaded.failures { progress.failed(failure) }
         let windowsUsed = windowSummary(loaded.windows)
         progress.note("window: " + windowsUsed.joined(separator: "; "))
+        if request.fieldOfView == .body { progress.note("crop: " + cropSummary(loaded.slices + validationSlices)) }
         let trainingSet = Set(trainingCases)
         var trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
         // Too few cases to hold one out: validate on a slab of a volume instead, or say loudly that nothing is validated.
@@ -138,7 +143,8 @@ public final class FitSession {
         var manifest = TaskManifest(
             name: request.task,
             baseModel: .init(name: segmenter.model.preset.name, sha256: modelDigest),
-            preprocessing: .init(window: request.windowName, labels: labels.map { $0.sorted() }, windowsUsed: windowsUsed),
+            preprocessing: .init(window: request.windowName, labels: labels.map { $0.sorted() }, windowsUsed: windowsUsed,
+                                 fieldOfView: request.fieldOfView),
             prompts: .init(settings),
             training: .init(settings, trainingCases: trainingCases, validationCases: validationCases))
         manifest.training.validationSlab = slab
@@ -276,7 +282,22 @@ public final class FitSession {
         guard saved.prompts == current.prompts else {
             throw FitError("task '\(request.task)' has other prompts (mode, tokens, dense, box) than this run asks for")
         }
+        let savedView = saved.preprocessing.fieldOfView ?? .none
+        guard savedView == request.fieldOfView else {
+            throw FitError("task '\(request.task)' was fitted with --crop \(savedView.rawValue), not \(request.fieldOfView.rawValue)")
+        }
     }
+}
+
+/// What the body crop kept, per case: "ct 116×95 at x 3, y 4" (the first few cases).
+private func cropSummary(_ slices: [LabeledSlice]) -> String {
+    var seen = Set<String>(), parts: [String] = []
+    for slice in slices where seen.insert(slice.caseName).inserted {
+        let at = slice.region.map { " at x \($0.x), y \($0.y)" } ?? ""
+        parts.append("\(slice.caseName) \(slice.image.width)×\(slice.image.height)\(at)")
+    }
+    let shown = parts.prefix(3).joined(separator: ", ") + (parts.count > 3 ? ", …" : "")
+    return "each slice cropped to the body (\(shown)); --crop none keeps the whole slice"
 }
 
 /// The prompts of a task file as one flat buffer in `arena`'s layout.

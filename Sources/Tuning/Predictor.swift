@@ -6,8 +6,8 @@ import Tensors
 /// Segments scans with trained tasks, or zero-shot from a box and/or points: what
 /// `segtune predict` runs, callable from any Swift program.
 ///
-/// Each slice is encoded once per window; tasks trained with the same window share
-/// that pass (a deep task runs the encoder with its own prompts). Masks come back per
+/// Each slice is encoded once per window and crop (FieldOfView); tasks trained alike
+/// share that pass (a deep task runs the encoder with its own prompts). Masks come back per
 /// task as one 3-D mask in the volume's canonical order, the order `Volume.slices` are
 /// in; `writePredictedMask` puts them back on the input's own grid. A task whose
 /// validation chose the cascade (Cascade.swift) refines its stage-1 masks with boxes
@@ -80,43 +80,48 @@ public final class Predictor {
         }
         let images = volume.slices
         let logit = Float(log(options.threshold / (1 - options.threshold)))
-        let windows: [Window] = try tasks.isEmpty ? [options.window ?? .auto] : tasks.map { task in
-            if let window = options.window { return window }
-            do { return try Window(parsing: task.manifest.preprocessing.window) } catch {
-                throw InputError(file: volume.source, reason: "task '\(task.manifest.name)': \(error)")
+        // Tasks that see the slices alike (window and crop) share one encoder pass.
+        let views: [View] = try tasks.isEmpty ? [View(window: options.window ?? .auto, fieldOfView: .none)] : tasks.map { task in
+            let window: Window
+            if let chosen = options.window { window = chosen } else {
+                do { window = try Window(parsing: task.manifest.preprocessing.window) } catch {
+                    throw InputError(file: volume.source, reason: "task '\(task.manifest.name)': \(error)")
+                }
             }
+            return View(window: window, fieldOfView: task.manifest.preprocessing.fieldOfView ?? .none)
         }
         var slices: [[Mask]] = Array(repeating: [], count: max(tasks.count, 1))
-        var shownByWindow: [Int: [Image]] = [:]
+        var shownByTask: [Int: [Image]] = [:]
         let cascades = tasks.map(cascadeSettings)
-        var embeddings: [Tensor] = [], geometries: [PreparedImage] = []
-        for (w, window) in windows.enumerated() where windows.firstIndex(of: window) == w {
-            let shown = windowed(images, window)
-            let sharing = windows.indices.filter { windows[$0] == window }
-            for s in sharing { shownByWindow[s] = shown }
-            // The plain encoder pass, unless every task of this window is deep (each runs its own).
-            // (Stage 2 of the cascade is the frozen model: it needs the plain pass too.)
+        for (v, view) in views.enumerated() where views.firstIndex(of: view) == v {
+            let shown = windowed(images, view.window)
+            let sharing = views.indices.filter { views[$0] == view }
+            for s in sharing { shownByTask[s] = shown }
+            let region = bodyRegion(ofVolume: shown, fieldOfView: view.fieldOfView)
+            // The plain encoder pass, unless every task of this view is deep (each runs its own).
+            // (The cascade's box stage decodes the plain embedding too.)
             let needsPlain = tasks.isEmpty || sharing.contains { tasks[$0].usesSharedEmbedding || cascades[$0] != nil }
-            (embeddings, geometries) = ([], [])
+            var embeddings: [Tensor] = [], geometries: [PreparedImage] = []
             let keepsEmbeddings = sharing.contains { !tasks.isEmpty && cascades[$0] != nil }
-            for image in shown {
-                let geometry = prepare(image, with: segmenter)
+            for (z, image) in shown.enumerated() {
+                let geometry = prepare(image.cropped(to: region), with: segmenter)
                 geometries.append(geometry)
                 let embedding = needsPlain ? try plainEmbedding(geometry) : nil
                 if keepsEmbeddings { embeddings.append(embedding!) }
+                let given = box.map { $0.moved(into: region) }
                 if tasks.isEmpty, let sliceBoxes {
                     slices[0].append(boxStageMask(frozenBoxStage(segmenter), embedding: embedding!, geometry: geometry,
-                                                  box: sliceBoxes[geometries.count - 1], threshold: logit))
+                                                  box: sliceBoxes[z]?.moved(into: region), threshold: logit))
                 } else if tasks.isEmpty {
-                    slices[0].append(Mask(width: image.width, height: image.height,
-                                          voxels: segmenter.predictMask(embedding: embedding!, for: geometry, box: box, points: points, threshold: logit)))
+                    slices[0].append(Mask(width: geometry.originalWidth, height: geometry.originalHeight,
+                                          voxels: segmenter.predictMask(embedding: embedding!, for: geometry, box: given, points: points.map { $0.moved(into: region) }, threshold: logit)))
                 }
                 for t in sharing where !tasks.isEmpty {
                     // --box overrides the cascade's own boxes: stage 2 only.
-                    if cascades[t] != nil, let box, !tasks[t].needsBox {
-                        slices[t].append(boxStageMask(tasks[t].boxStage(segmenter), embedding: embedding!, geometry: geometry, box: box, threshold: logit))
+                    if cascades[t] != nil, let given, !tasks[t].needsBox {
+                        slices[t].append(boxStageMask(tasks[t].boxStage(segmenter), embedding: embedding!, geometry: geometry, box: given, threshold: logit))
                     } else {
-                        slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: box, threshold: logit))
+                        slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: given, threshold: logit))
                     }
                 }
             }
@@ -125,13 +130,25 @@ public final class Predictor {
                 slices[t] = cascadeMasks(coarse: slices[t], isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds,
                                          stage2: tasks[t].boxStage(segmenter), embeddings: embeddings, geometries: geometries, threshold: logit)
             }
+            // Back from the body's crop onto the stored slices.
+            for index in tasks.isEmpty ? [0] : sharing {
+                slices[index] = slices[index].indices.map { z in
+                    slices[index][z].placed(in: region, width: shown[z].width, height: shown[z].height)
+                }
+            }
         }
         return slices.enumerated().map { t, masks in
             var mask = Mask(stacking: masks)
             if options.largestComponent { mask = largestConnectedComponent(of: mask) }
             mask.spacing = volume.spacing
-            return Output(name: tasks.isEmpty ? "segtune" : tasks[t].manifest.name, mask: mask, shown: shownByWindow[t]!)
+            return Output(name: tasks.isEmpty ? "segtune" : tasks[t].manifest.name, mask: mask, shown: shownByTask[t]!)
         }
+    }
+
+    /// How a task sees the slices: through which window, cropped how.
+    private struct View: Equatable {
+        var window: Window
+        var fieldOfView: FieldOfView
     }
 
     /// The frozen encoder's embedding of one slice, through the cache when there is one.
@@ -157,5 +174,21 @@ public final class Predictor {
         case .on: stored = (choice?.margin ?? 0.10, choice?.rounds ?? 1)
         }
         return stored.map { (options.cascadeMargin ?? $0.margin, options.cascadeRounds ?? $0.rounds) }
+    }
+}
+
+extension BoxPrompt {
+    /// This box (in stored-slice pixels) in the pixels of `region`.
+    func moved(into region: PixelRegion) -> BoxPrompt {
+        let (dx, dy) = (Float(region.x), Float(region.y))
+        return BoxPrompt(x0: x0 - dx, y0: y0 - dy, x1: x1 - dx, y1: y1 - dy)
+    }
+}
+
+extension PointPrompt {
+    func moved(into region: PixelRegion) -> PointPrompt {
+        var point = self
+        (point.x, point.y) = (x - Float(region.x), y - Float(region.y))
+        return point
     }
 }

@@ -38,11 +38,15 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         /// The windows `window` settled to on the fit's cases (`auto` differs by case:
         /// CT gets the abdomen window, other scans their percentiles), with counts.
         public var windowsUsed: [String]?
+        /// Each slice cropped to the body before the model sees it (nil in tasks from
+        /// before the crop: `none`).
+        public var fieldOfView: FieldOfView?
 
-        public init(window: String, labels: [Int]?, windowsUsed: [String]? = nil) {
+        public init(window: String, labels: [Int]?, windowsUsed: [String]? = nil, fieldOfView: FieldOfView? = nil) {
             self.window = window
             self.labels = labels
             self.windowsUsed = windowsUsed
+            self.fieldOfView = fieldOfView
         }
     }
 

@@ -10,6 +10,9 @@ public struct LabeledSlice: Sendable {
     public var mask: Mask
     /// Whether the case is a volume (then `name` says which slice).
     public var isVolumeSlice: Bool
+    /// The part of the stored slice that `image` and `mask` show (all of it unless the
+    /// task crops to the body: FieldOfView).
+    public var region: PixelRegion? = nil
 
     /// The case, and the slice for volumes: `liver-03#41`.
     public var name: String { isVolumeSlice ? "\(caseName)#\(index)" : caseName }
@@ -25,8 +28,9 @@ public struct LoadedCases: Sendable {
 }
 
 /// Loads every case of `dataset`: each slice windowed (one window per case), with
-/// its mask. A case that fails is reported in `failures`; the others still load.
-public func loadLabeledSlices(_ dataset: Dataset, window: Window, labels: Set<Int>?) -> LoadedCases {
+/// its mask, both cropped to the body when `fieldOfView` says so. A case that fails is
+/// reported in `failures`; the others still load.
+public func loadLabeledSlices(_ dataset: Dataset, window: Window, labels: Set<Int>?, fieldOfView: FieldOfView = .none) -> LoadedCases {
     var slices: [LabeledSlice] = []
     var failures: [InputError] = []
     var windows: [String: ResolvedWindow] = [:]
@@ -36,9 +40,10 @@ public func loadLabeledSlices(_ dataset: Dataset, window: Window, labels: Set<In
             let resolved = resolveWindow(window, for: loaded.images)
             windows[item.name] = resolved
             let images = loaded.images.map { applyWindow(resolved, to: $0) }
+            let region = bodyRegion(ofVolume: images, fieldOfView: fieldOfView)
             for (index, (image, mask)) in zip(images, loaded.masks).enumerated() {
-                slices.append(LabeledSlice(caseName: item.name, index: index, image: image, mask: mask,
-                                           isVolumeSlice: images.count > 1))
+                slices.append(LabeledSlice(caseName: item.name, index: index, image: image.cropped(to: region),
+                                           mask: mask.cropped(to: region), isVolumeSlice: images.count > 1, region: region))
             }
         } catch let error as InputError {
             failures.append(error)

@@ -33,6 +33,9 @@ struct Embed: ParsableCommand {
     @Option(help: "Label value(s) that are foreground in label-map masks (as for fit).")
     var label: String?
 
+    @Option(help: ArgumentHelp("What of each slice is encoded (as `fit --crop`).", valueName: "body|none"))
+    var crop: FieldOfView = .body
+
     @Option(help: "Folder for cached image embeddings.")
     var cacheDir: String = ".segtune-cache"
 
@@ -69,7 +72,7 @@ struct Embed: ParsableCommand {
                     dataset.cases = dataset.cases.filter { shard.owns($0.name) }
                     progress.note("\(folder): " + ShardOptions.describe(shard, taking: dataset.cases.map(\.name), of: all))
                 }
-                let loaded = loadLabeledSlices(dataset, window: window, labels: labels)
+                let loaded = loadLabeledSlices(dataset, window: window, labels: labels, fieldOfView: crop)
                 for failure in loaded.failures { progress.error(failure.description) }
                 failures += loaded.failures.count
                 var encoded = 0

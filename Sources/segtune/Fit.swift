@@ -98,6 +98,10 @@ struct Fit: ParsableCommand {
     @Option(help: "Label value(s) that are foreground in label-map masks, e.g. 1 or 1,2 (default: any nonzero).")
     var label: String?
 
+    @Option(help: ArgumentHelp("What of each slice the model sees: body (the body's bounding box, so that scans framed differently look alike to the prompts) or none (the whole slice). Recorded in the task; predict crops the same way.",
+                               valueName: "body|none"))
+    var crop: FieldOfView = .body
+
     @Option(help: "Folder that holds the tasks.")
     var tasksDir: String = "tasks"
 
@@ -167,7 +171,7 @@ struct Fit: ParsableCommand {
         let modelDigest = try SHA256.hexDigest(ofFile: checkpoint)
         let request = FitRequest(task: task, dataset: URL(fileURLWithPath: scans), validationDataset: val.map { URL(fileURLWithPath: $0) },
                                  window: window, windowName: windowOptions.window, labels: labels, settings: settings,
-                                 tasksDirectory: URL(fileURLWithPath: tasksDir), cacheDirectory: URL(fileURLWithPath: cacheDir), resume: resume)
+                                 fieldOfView: crop, tasksDirectory: URL(fileURLWithPath: tasksDir), cacheDirectory: URL(fileURLWithPath: cacheDir), resume: resume)
         let interrupt = InterruptFlag()
         let result: FitResult
         do {
@@ -214,4 +218,5 @@ struct FitSummary: Encodable {
 }
 
 extension TuningMode: ExpressibleByArgument {}
+extension FieldOfView: ExpressibleByArgument {}
 extension DensePrompt: ExpressibleByArgument {}

@@ -14,7 +14,7 @@ struct Predict: ParsableCommand {
             series, multi-frame DICOM, NIfTI) gives OUT/<case>/<slice>.png, slice = the Instance \
             Number (or the 1-based slice index) zero-padded to 4. Masks are 8-bit, 0 background and \
             255 foreground, at the input's size. With several --task, each writes to OUT/<task>/, \
-            and all tasks share one encoder pass per image (per window).
+            and all tasks share one encoder pass per image (per window and crop).
 
             --format nifti writes OUT/<case>.nii.gz (uint8 0/1) on exactly the input's grid: a \
             NIfTI input's own header (dims, pixdim, qform/sform), or for a DICOM series a header \
@@ -24,7 +24,9 @@ struct Predict: ParsableCommand {
             canonical LPS order (axial slices, columns to the patient's left, rows to posterior) \
             and written back in the input's own order.
 
-            Images are windowed as the task was trained (its task.json), unless --window is given. \
+            Images are windowed as the task was trained (its task.json), unless --window is given, \
+            and cropped to the body as it was (fit --crop); masks and --box/--boxes coordinates \
+            stay in the stored image's pixels. \
             A file that cannot be read is reported (segtune: FILE: reason) and skipped; the exit \
             status is then non-zero. Outputs are written atomically (a volume's slice folder as a \
             whole), so a killed run leaves no half-written case.

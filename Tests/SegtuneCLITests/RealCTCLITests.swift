@@ -48,6 +48,11 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         let slab = try #require(training["validationSlab"] as? [String: Any])
         #expect(slab["caseName"] as? String == "ct" && slab["guardSlices"] as? Int == 2)
         #expect(((manifest["best"] as? [String: Any])?["validationDice"] as? Double) != nil)
+        // The default crop: recorded, and the body (not the 122×101 slice with its air) is what the model saw.
+        #expect((manifest["preprocessing"] as? [String: Any])?["fieldOfView"] as? String == "body")
+        let crop = try #require(fit.stderr.split(separator: "\n").first { $0.hasPrefix("crop: each slice cropped to the body (ct ") })
+        let size = crop.split(separator: "(ct ")[1].split(separator: " ")[0].split(separator: "×").compactMap { Int($0) }
+        #expect(size.count == 2 && size[0] <= 122 && size[1] <= 101 && size[0] * size[1] < 122 * 101, "\(crop)")
 
         let out = dir.appendingPathComponent("out")
         let predict = try SegtuneBinary.run(["predict", "--task", "liver", "--tasks-dir", tasks, "--format", "nifti,png",

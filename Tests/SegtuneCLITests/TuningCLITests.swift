@@ -27,13 +27,15 @@ import Testing
 
     /// Tuning must beat the untuned model (LiteMedSAM with a whole-image box) and the prompts
     /// it started from by a clear margin. Measured: validation Dice 0.095 with the initial
-    /// prompts, 0.474 after 8 epochs (debug build, 2 threads, ~30 s).
+    /// prompts, 0.474 after 8 epochs (debug build, 2 threads, ~30 s). On the whole slice
+    /// (`--crop none`): cropped to the brain, the whole-image box is already a box around
+    /// it and the untuned model starts at 0.52, so 8 epochs cannot show learning by 0.2.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: weights.path)))
     func fitRaisesValidationDiceAndPredictWritesMasksThatScore() throws {
         let dir = try SegtuneBinary.temporaryFolder("segtune-fit")
         defer { try? FileManager.default.removeItem(at: dir) }
         let scans = try Self.demoSubset(in: dir)
-        let fit = try SegtuneBinary.run(["fit", "--task", "wm", "--epochs", "8", "--val-fraction", "0.34", "--no-augment",
+        let fit = try SegtuneBinary.run(["fit", "--task", "wm", "--epochs", "8", "--val-fraction", "0.34", "--no-augment", "--crop", "none",
                                          "--json", "--quiet", "--tasks-dir", dir.appendingPathComponent("tasks").path,
                                          "--cache-dir", dir.appendingPathComponent("cache").path, scans.path])
         #expect(fit.status == 0, "\(fit.stderr)")
