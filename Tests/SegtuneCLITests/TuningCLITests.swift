@@ -107,15 +107,20 @@ import Testing
 
         // --resume continues the same task for the epochs still to run.
         let resumed = try SegtuneBinary.run(["fit", "--task", "wm", "--epochs", "9", "--val-fraction", "0.34", "--no-augment",
-                                             "--resume", "--quiet", "--tasks-dir", dir.appendingPathComponent("tasks").path,
+                                             "--crop", "none", "--resume", "--quiet", "--tasks-dir", dir.appendingPathComponent("tasks").path,
                                              "--cache-dir", dir.appendingPathComponent("cache").path, scans.path])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let afterResume = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: task.appendingPathComponent("task.json"))) as? [String: Any])
         #expect((afterResume["history"] as? [[String: Any]])?.map { $0["epoch"] as? Int } == Array(1...9))
+        // Resuming with another crop would train on other images: refused.
+        let otherCrop = try SegtuneBinary.run(["fit", "--task", "wm", "--epochs", "10", "--val-fraction", "0.34", "--no-augment",
+                                               "--resume", "--quiet", "--tasks-dir", dir.appendingPathComponent("tasks").path,
+                                               "--cache-dir", dir.appendingPathComponent("cache").path, scans.path])
+        #expect(otherCrop.status != 0 && otherCrop.stderr.contains("was fitted with --crop none, not body"), "\(otherCrop.stderr)")
 
         // A second fit on the same scans encodes nothing: every embedding is cached.
         let again = try SegtuneBinary.run(["fit", "--task", "wm2", "--epochs", "1", "--val-fraction", "0.34", "--no-augment",
-                                           "--tasks-dir", dir.appendingPathComponent("tasks").path,
+                                           "--crop", "none", "--tasks-dir", dir.appendingPathComponent("tasks").path,
                                            "--cache-dir", dir.appendingPathComponent("cache").path, scans.path])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stderr.contains("(0 encoded, 12 from the cache)"), "\(again.stderr)")
