@@ -23,6 +23,13 @@ public struct PixelRegion: Sendable, Equatable {
     }
 
     public static func whole(width: Int, height: Int) -> PixelRegion { PixelRegion(x: 0, y: 0, width: width, height: height) }
+
+    /// The smallest region holding both.
+    public func union(_ other: PixelRegion) -> PixelRegion {
+        let (x0, y0) = (min(x, other.x), min(y, other.y))
+        let (x1, y1) = (max(x + width, other.x + other.width), max(y + height, other.y + other.height))
+        return PixelRegion(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+    }
 }
 
 /// Tuning constants of the body detection, in one place.
@@ -43,42 +50,33 @@ enum BodyDetection {
 /// box of its largest bright connected region after a small erosion, grown back by the
 /// erosion and a margin. The whole slice when no body is found.
 public func bodyRegion(of image: Image, fieldOfView: FieldOfView) -> PixelRegion {
+    (fieldOfView == .body ? detectedBody(in: image) : nil) ?? .whole(width: image.width, height: image.height)
+}
+
+/// One region for all slices of a volume: the union of their body regions, so that the
+/// slices keep one size and a structure keeps its place from slice to slice (the
+/// cascade's 3-D component and interpolated boxes need that). Slices without a body add nothing.
+public func bodyRegion(ofVolume images: [Image], fieldOfView: FieldOfView) -> PixelRegion {
+    guard let first = images.first else { return .whole(width: 0, height: 0) }
+    let bodies = fieldOfView == .body ? images.compactMap(detectedBody) : []
+    guard let firstBody = bodies.first else { return .whole(width: first.width, height: first.height) }
+    return bodies.dropFirst().reduce(firstBody) { $0.union($1) }
+}
+
+/// The body's region on one slice, or nil when it has none (nothing bright and large enough).
+private func detectedBody(in image: Image) -> PixelRegion? {
     let (w, h) = (image.width, image.height)
-    let whole = PixelRegion.whole(width: w, height: h)
-    guard fieldOfView == .body, w > 8, h > 8 else { return whole }
+    guard w > 8, h > 8 else { return nil }
     var tissue = [UInt8](repeating: 0, count: w * h)
     for i in 0 ..< w * h where image.pixels[i * image.channels] > BodyDetection.threshold { tissue[i] = 1 }
     let steps = max(1, Int((Double(max(w, h)) * BodyDetection.erosion).rounded()))
     for _ in 0 ..< steps { tissue = eroded(tissue, width: w, height: h) }
     let body = largestConnectedComponent(of: Mask(width: w, height: h, voxels: tissue))
-    let area = body.foregroundCount
-    guard Double(area) >= BodyDetection.minimumArea * Double(w * h) else { return whole }
-    var (x0, y0, x1, y1) = (w, h, -1, -1)
-    for y in 0 ..< h {
-        for x in 0 ..< w where body.voxels[y * w + x] != 0 {
-            x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
-        }
-    }
+    guard Double(body.foregroundCount) >= BodyDetection.minimumArea * Double(w * h), let box = body.foregroundBounds else { return nil }
     let grow = steps + Int((Double(max(w, h)) * BodyDetection.margin).rounded())
-    (x0, y0, x1, y1) = (max(0, x0 - grow), max(0, y0 - grow), min(w - 1, x1 + grow), min(h - 1, y1 + grow))
+    let (x0, y0) = (max(0, box.x - grow), max(0, box.y - grow))
+    let (x1, y1) = (min(w - 1, box.x + box.width - 1 + grow), min(h - 1, box.y + box.height - 1 + grow))
     return PixelRegion(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
-}
-
-/// One region for all slices of a volume: the union of their body regions, so that the
-/// slices keep one size and a structure keeps its place from slice to slice (the
-/// cascade's 3-D component and interpolated boxes need that).
-public func bodyRegion(ofVolume images: [Image], fieldOfView: FieldOfView) -> PixelRegion {
-    guard let first = images.first else { return .whole(width: 0, height: 0) }
-    let whole = PixelRegion.whole(width: first.width, height: first.height)
-    guard fieldOfView == .body else { return whole }
-    var (x0, y0, x1, y1) = (Int.max, Int.max, -1, -1)
-    for image in images {
-        let region = bodyRegion(of: image, fieldOfView: fieldOfView)
-        if region == whole { continue }  // no body on this slice
-        (x0, y0) = (min(x0, region.x), min(y0, region.y))
-        (x1, y1) = (max(x1, region.x + region.width - 1), max(y1, region.y + region.height - 1))
-    }
-    return x1 < 0 ? whole : PixelRegion(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
 }
 
 /// One 3×3 erosion (a pixel stays only if its 8 neighbours are set; the edge erodes).
@@ -112,6 +110,17 @@ extension Image {
 }
 
 extension Mask {
+    /// The bounding box of a 2-D mask's foreground, or nil when it is empty.
+    public var foregroundBounds: PixelRegion? {
+        var (x0, y0, x1, y1) = (Int.max, Int.max, -1, -1)
+        for y in 0 ..< height {
+            for x in 0 ..< width where voxels[y * width + x] != 0 {
+                x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+            }
+        }
+        return x1 < 0 ? nil : PixelRegion(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
+    }
+
     /// The voxels of `region` of a 2-D mask.
     public func cropped(to region: PixelRegion) -> Mask {
         if region == .whole(width: width, height: height) { return self }

@@ -25,13 +25,9 @@ public func paddedTarget(_ mask: Mask, geometry: PreparedImage, size: Int) -> Te
 
 /// The foreground's bounding box in pixels, or nil for an empty mask.
 public func boundingBox(of mask: Mask) -> BoxPrompt? {
-    var (x0, y0, x1, y1) = (Int.max, Int.max, -1, -1)
-    for y in 0 ..< mask.height {
-        for x in 0 ..< mask.width where mask.voxels[y * mask.width + x] != 0 {
-            x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
-        }
+    mask.foregroundBounds.map {
+        BoxPrompt(x0: Float($0.x), y0: Float($0.y), x1: Float($0.x + $0.width - 1), y1: Float($0.y + $0.height - 1))
     }
-    return x1 < 0 ? nil : BoxPrompt(x0: Float(x0), y0: Float(y0), x1: Float(x1), y1: Float(y1))
 }
 
 /// The encoder's input for a windowed image (gray or RGB; other channel counts use the first).

@@ -103,18 +103,18 @@ public final class Predictor {
             let needsPlain = tasks.isEmpty || sharing.contains { tasks[$0].usesSharedEmbedding || cascades[$0] != nil }
             var embeddings: [Tensor] = [], geometries: [PreparedImage] = []
             let keepsEmbeddings = sharing.contains { !tasks.isEmpty && cascades[$0] != nil }
+            let (given, givenPoints) = (box.map { $0.moved(into: region) }, points.map { $0.moved(into: region) })
             for (z, image) in shown.enumerated() {
                 let geometry = prepare(image.cropped(to: region), with: segmenter)
                 geometries.append(geometry)
                 let embedding = needsPlain ? try plainEmbedding(geometry) : nil
                 if keepsEmbeddings { embeddings.append(embedding!) }
-                let given = box.map { $0.moved(into: region) }
                 if tasks.isEmpty, let sliceBoxes {
                     slices[0].append(boxStageMask(frozenBoxStage(segmenter), embedding: embedding!, geometry: geometry,
                                                   box: sliceBoxes[z]?.moved(into: region), threshold: logit))
                 } else if tasks.isEmpty {
                     slices[0].append(Mask(width: geometry.originalWidth, height: geometry.originalHeight,
-                                          voxels: segmenter.predictMask(embedding: embedding!, for: geometry, box: given, points: points.map { $0.moved(into: region) }, threshold: logit)))
+                                          voxels: segmenter.predictMask(embedding: embedding!, for: geometry, box: given, points: givenPoints, threshold: logit)))
                 }
                 for t in sharing where !tasks.isEmpty {
                     // --box overrides the cascade's own boxes: stage 2 only.

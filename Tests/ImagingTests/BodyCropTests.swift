@@ -45,6 +45,13 @@ private func slice(width: Int, height: Int, bodies: [(x0: Int, y0: Int, x1: Int,
         #expect(union == PixelRegion(x: a.x, y: a.y, width: b.x + b.width - a.x, height: b.y + b.height - a.y))
     }
 
+    /// A slice whose body reaches every edge counts as the whole slice, not as "no body".
+    @Test func aBodyFillingOneSliceWidensTheVolumesRegionToIt() {
+        let slices = [slice(width: 128, height: 128, bodies: [(30, 30, 70, 60)]),
+                      slice(width: 128, height: 128, bodies: [(0, 0, 127, 127)])]
+        #expect(bodyRegion(ofVolume: slices, fieldOfView: .body) == .whole(width: 128, height: 128))
+    }
+
     /// Cropping and placing back keep every voxel inside the region and clear the rest.
     @Test func cropThenPlaceRoundTrips() {
         let (w, h) = (9, 7)
