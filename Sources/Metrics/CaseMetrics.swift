@@ -36,6 +36,8 @@ public struct CaseMetrics: Sendable, Equatable {
     public var predictedVolume: Double
     public var referenceVolume: Double
     public var absoluteVolumeDifference: Double
+    /// Components per slice found, missed and false (DetectionCounts).
+    public var detection: DetectionCounts
 
     public var volumeUnit: String {
         switch (distanceUnit, dimensions) {
@@ -84,7 +86,8 @@ public func scoreCase(prediction: Mask, reference: Mask, spacing: [Double]?, tol
         hd95: surface.hausdorff(percentile: 95), nsd: surface.surfaceDice(tolerance: tolerance),
         tolerance: tolerance, distanceUnit: used == nil ? .pixel : .millimetre, spacing: used,
         predictedVolume: predicted, referenceVolume: referenced,
-        absoluteVolumeDifference: abs(predicted - referenced))
+        absoluteVolumeDifference: abs(predicted - referenced),
+        detection: detectionCounts(prediction: prediction, reference: reference))
 }
 
 func sizeText(_ m: Mask) -> String {

@@ -43,17 +43,19 @@ public struct ScoreReport: Sendable {
     /// The per-case table and the summary, for a terminal.
     public func table() -> String {
         let nameWidth = max(6, cases.map(\.name.count).max() ?? 0)
-        func row(_ name: String, _ values: [Double], _ unit: String) -> String {
-            name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-                + values.map { fixed($0).leftPadded(to: 9) }.joined() + (unit.isEmpty ? "" : "  " + unit)
+        func row(_ name: String, _ values: [Double], _ unit: String, _ detection: DetectionCounts? = nil) -> String {
+            let found = detection.map { ("\($0.found)/\($0.referenceComponents)".leftPadded(to: 10), "\($0.falseComponents)".leftPadded(to: 7)) }
+            return name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                + values.map { fixed($0).leftPadded(to: 9) }.joined() + (unit.isEmpty ? "" : "  " + unit.padding(toLength: 4, withPad: " ", startingAt: 0))
+                + (found.map { $0.0 + $0.1 } ?? "")
         }
         var lines = ["case".padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-                     + ["Dice", "IoU", "HD95", "NSD"].map { $0.leftPadded(to: 9) }.joined() + "  unit"]
+                     + ["Dice", "IoU", "HD95", "NSD"].map { $0.leftPadded(to: 9) }.joined() + "  unit" + "found".leftPadded(to: 10) + "false".leftPadded(to: 7)]
         for c in cases {
             let m = c.metrics
-            lines.append(row(c.name, [m.dice, m.iou, m.hd95, m.nsd], m.distanceUnit.rawValue))
+            lines.append(row(c.name, [m.dice, m.iou, m.hd95, m.nsd], m.distanceUnit.rawValue, m.detection))
         }
-        lines.append(String(repeating: "-", count: nameWidth + 42))
+        lines.append(String(repeating: "-", count: nameWidth + 59))
         let s = summary
         for (label, pick) in [("mean", \MetricSummary.mean), ("median", \.median), ("std", \.std), ("min", \.min)] {
             lines.append(row(label, [s.dice, s.iou, s.hd95, s.nsd].map { $0[keyPath: pick] }, ""))
@@ -63,14 +65,25 @@ public struct ScoreReport: Sendable {
                      + (unpaired.isEmpty ? "" : ", \(unpaired.count) unpaired")
                      + "; distances in \(distanceUnits); NSD tolerance \(fixed(tolerance, 3)) of that unit"
                      + (s.hd95.nanCount > 0 ? "; HD95 undefined (a mask empty) in \(s.hd95.nanCount), left out of its summary" : ""))
+        lines.append(detectionLine)
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The summary's detection counts in words: components found / missed / false.
+    public var detectionLine: String {
+        let d = summary.detection
+        let share = d.referenceComponents > 0 ? String(format: " (%.1f%%)", 100 * d.sensitivity) : ""
+        return "detection (connected components per slice, matched by overlap): \(d.found) of \(d.referenceComponents) found\(share), "
+            + "\(d.missed) missed, \(d.falseComponents) false (" + String(format: "%.2f", d.falsePerSlice) + " per slice over \(d.slices) slice\(d.slices == 1 ? "" : "s"))"
     }
 
     // MARK: CSV
 
     public static let csvColumns = ["case", "prediction", "reference", "width", "height", "depth", "dimensions",
                                     "tp", "fp", "fn", "dice", "iou", "hd95", "nsd", "tolerance", "distance_unit",
-                                    "predicted_volume", "reference_volume", "abs_volume_difference", "volume_unit"]
+                                    "predicted_volume", "reference_volume", "abs_volume_difference", "volume_unit",
+                                    "reference_components", "found_components", "missed_components", "predicted_components",
+                                    "false_components", "slices"]
 
     /// One row per case (no summary rows, so the file stays a plain table).
     public func csv() -> String {
@@ -81,7 +94,9 @@ public struct ScoreReport: Sendable {
             let counts: [String] = [m.dimensions, o.truePositives, o.falsePositives, o.falseNegatives].map(String.init)
             let scores: [String] = [m.dice, m.iou, m.hd95, m.nsd, m.tolerance].map(plainNumber) + [m.distanceUnit.rawValue]
             let volumes: [String] = [m.predictedVolume, m.referenceVolume, m.absoluteVolumeDifference].map(plainNumber) + [m.volumeUnit]
-            let fields = source + counts + scores + volumes
+            let d = m.detection
+            let detection = [d.referenceComponents, d.found, d.missed, d.predictedComponents, d.falseComponents, d.slices].map(String.init)
+            let fields = source + counts + scores + volumes + detection
             lines.append(fields.map(csvField).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -102,6 +117,7 @@ public struct ScoreReport: Sendable {
                 ("tolerance", .number(m.tolerance)), ("distanceUnit", .string(m.distanceUnit.rawValue)),
                 ("predictedVolume", .number(m.predictedVolume)), ("referenceVolume", .number(m.referenceVolume)),
                 ("absoluteVolumeDifference", .number(m.absoluteVolumeDifference)), ("volumeUnit", .string(m.volumeUnit)),
+                ("detection", detectionObject(m.detection)),
             ])
         }
         func stats(_ s: MetricSummary) -> JSON {
@@ -113,11 +129,17 @@ public struct ScoreReport: Sendable {
             ("cases", .int(cases.count)), ("failed", .int(failures.count)), ("unpaired", .int(unpaired.count)),
             ("distanceUnit", .string(distanceUnits)), ("tolerance", .number(tolerance)),
             ("dice", stats(s.dice)), ("iou", stats(s.iou)), ("hd95", stats(s.hd95)), ("nsd", stats(s.nsd)),
-            ("absoluteVolumeDifference", stats(s.absoluteVolumeDifference)),
+            ("absoluteVolumeDifference", stats(s.absoluteVolumeDifference)), ("detection", detectionObject(s.detection)),
             ("failures", .array(failures.map { .string($0) })), ("unpairedFiles", .array(unpaired.map { .string($0) })),
         ])
         return JSON.object([("cases", .array(caseObjects)), ("summary", summaryObject)]).text + "\n"
     }
+}
+
+private func detectionObject(_ d: DetectionCounts) -> JSON {
+    .object([("referenceComponents", .int(d.referenceComponents)), ("found", .int(d.found)), ("missed", .int(d.missed)),
+             ("predictedComponents", .int(d.predictedComponents)), ("falseComponents", .int(d.falseComponents)),
+             ("slices", .int(d.slices)), ("sensitivity", .number(d.sensitivity)), ("falsePerSlice", .number(d.falsePerSlice))])
 }
 
 /// A tiny ordered JSON writer: keys keep the order a reader expects, and

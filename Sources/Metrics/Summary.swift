@@ -48,6 +48,8 @@ public struct ScoreSummary: Sendable, Equatable {
     public var hd95: MetricSummary
     public var nsd: MetricSummary
     public var absoluteVolumeDifference: MetricSummary
+    /// Every case's detection counts added up.
+    public var detection: DetectionCounts
 
     public init(_ cases: [CaseMetrics]) {
         self.cases = cases.count
@@ -56,5 +58,6 @@ public struct ScoreSummary: Sendable, Equatable {
         hd95 = MetricSummary(cases.map(\.hd95))
         nsd = MetricSummary(cases.map(\.nsd))
         absoluteVolumeDifference = MetricSummary(cases.map(\.absoluteVolumeDifference))
+        detection = cases.map(\.detection).reduce(DetectionCounts(), +)
     }
 }

@@ -30,6 +30,20 @@ public func boundingBox(of mask: Mask) -> BoxPrompt? {
     }
 }
 
+/// The mean of the structure's bounding boxes over `slices` that show it, in the model's
+/// input frame (`inputSize` on the longest side); nil when no slice shows it.
+public func meanStructureBox(_ slices: [LabeledSlice], inputSize: Int) -> BoxPrompt? {
+    var sum: (x0: Float, y0: Float, x1: Float, y1: Float) = (0, 0, 0, 0), count: Float = 0
+    for slice in slices {
+        guard let box = boundingBox(of: slice.mask) else { continue }
+        let k = Float(inputSize) / Float(max(slice.mask.width, slice.mask.height))
+        sum = (sum.x0 + box.x0 * k, sum.y0 + box.y0 * k, sum.x1 + box.x1 * k, sum.y1 + box.y1 * k)
+        count += 1
+    }
+    guard count > 0 else { return nil }
+    return BoxPrompt(x0: sum.x0 / count, y0: sum.y0 / count, x1: sum.x1 / count, y1: sum.y1 / count)
+}
+
 /// The encoder's input for a windowed image (gray or RGB; other channel counts use the first).
 public func prepare(_ image: Image, with segmenter: Segmenter) -> PreparedImage {
     let channels = image.channels >= 3 ? 3 : 1

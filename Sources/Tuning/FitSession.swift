@@ -149,7 +149,9 @@ public final class FitSession {
             training: .init(settings, trainingCases: trainingCases, validationCases: validationCases))
         manifest.training.validationSlab = slab
         manifest.training.validationNote = validationNote
-        let tuner = PromptTuner(segmenter: segmenter, settings: settings)
+        let startBox = settings.mode == .decoder && !settings.withBox
+            ? meanStructureBox(trainingSlices, inputSize: segmenter.model.promptEncoder.inputImageSize) : nil
+        let tuner = PromptTuner(segmenter: segmenter, settings: settings, startBox: startBox)
         var history: [TaskManifest.EpochRecord] = []
         var best: TaskManifest.EpochRecord?
         var bestValues: Tensor?

@@ -11,7 +11,7 @@ import Tensors
 /// task as one 3-D mask in the volume's canonical order, the order `Volume.slices` are
 /// in; `writePredictedMask` puts them back on the input's own grid. A task whose
 /// validation chose the cascade (Cascade.swift) refines its stage-1 masks with boxes
-/// for the frozen model: one more decoder pass per slice and round, no more encoding.
+/// for its box stage: one more decoder pass per slice and round, no more encoding.
 public final class Predictor {
     public struct Options: Sendable {
         /// Overrides every task's window (nil: each task's own; zero-shot: auto).
@@ -20,12 +20,14 @@ public final class Predictor {
         public var threshold: Double = 0.5
         /// Keep only the largest connected component (3-D for volumes).
         public var largestComponent = false
-        /// Whether tasks go through the cascade (stage-1 tokens → box → frozen model).
+        /// Whether tasks go through the cascade (stage-1 tokens → box → box stage).
         public var cascade: CascadeMode = .auto
         /// Replace the task's margin (a fraction of the image's longest side) and rounds
         /// wherever the cascade runs; nil: the task's own.
         public var cascadeMargin: Double?
         public var cascadeRounds: Int?
+        /// Crop-and-zoom for given boxes (Zoom.swift); derived cascade boxes never zoom.
+        public var zoom: ZoomMode = .off
         public init() {}
     }
 
@@ -63,17 +65,24 @@ public final class Predictor {
         self.embeddingCache = embeddingCache
     }
 
-    /// With no tasks, `box` and/or `points` are the prompt (zero-shot); with tasks, `box`
-    /// is fed to tasks trained with one. Throws `InputError` naming `volume.source` when
-    /// a task needs a box and none is given, or a window name is bad.
-    /// `sliceBoxes` (zero-shot only): one box per slice of the volume, in `volume.slices`
-    /// order; a slice without one gets an empty mask.
+    /// With no tasks, `box` and/or `points` are the prompt (zero-shot). With tasks, a
+    /// given box is never ignored: a task trained with a box takes it as its prompt; any
+    /// other task sends it to its box stage (the cascade's stage 2: its tuned tokens
+    /// beside the box, or the frozen model) in place of the boxes stage 1 would derive.
+    /// `sliceBoxes`: one box per slice of the volume, in `volume.slices` order, replacing
+    /// `box`; a slice without one gets an empty mask. Throws `InputError` naming
+    /// `volume.source` when a task needs a box and none is given, boxes meet a task with
+    /// the cascade off (stage 1 alone takes no box), or a window name is bad.
     public func predict(_ volume: Volume, box: BoxPrompt? = nil, points: [PointPrompt] = [],
                         sliceBoxes: [BoxPrompt?]? = nil) throws -> [Output] {
-        precondition(sliceBoxes == nil || (tasks.isEmpty && sliceBoxes!.count == volume.slices.count),
-                     "per-slice boxes are for zero-shot prediction, one per slice")
-        for task in tasks where task.needsBox && box == nil {
+        precondition(sliceBoxes == nil || sliceBoxes!.count == volume.slices.count, "per-slice boxes: one per slice")
+        precondition(tasks.isEmpty || points.isEmpty, "points are for zero-shot prediction")
+        let boxesGiven = box != nil || sliceBoxes != nil
+        for task in tasks where task.needsBox && !boxesGiven {
             throw InputError(file: volume.source, reason: "task '\(task.manifest.name)' was trained with a box: give --box or a row in --boxes")
+        }
+        if boxesGiven && options.cascade == .off, let task = tasks.first(where: { !$0.needsBox }) {
+            throw InputError(file: volume.source, reason: "task '\(task.manifest.name)': given boxes go to its box stage, and --cascade off asks for stage 1 alone, which takes none")
         }
         if tasks.isEmpty && box == nil && points.isEmpty && sliceBoxes == nil {
             throw InputError(file: volume.source, reason: "no prompt: give a box or points, or a task")
@@ -100,32 +109,50 @@ public final class Predictor {
             let region = bodyRegion(ofVolume: shown, fieldOfView: view.fieldOfView)
             // The plain encoder pass, unless every task of this view is deep (each runs its own).
             // (The cascade's box stage decodes the plain embedding too.)
-            let needsPlain = tasks.isEmpty || sharing.contains { tasks[$0].usesSharedEmbedding || cascades[$0] != nil }
+            // Zero-shot slices encode what their prompt needs (the slice, or a zoomed crop).
+            let needsPlain = !tasks.isEmpty && (boxesGiven || sharing.contains { tasks[$0].usesSharedEmbedding || cascades[$0] != nil })
             var embeddings: [Tensor] = [], geometries: [PreparedImage] = []
             let keepsEmbeddings = sharing.contains { !tasks.isEmpty && cascades[$0] != nil }
             let (given, givenPoints) = (box.map { $0.moved(into: region) }, points.map { $0.moved(into: region) })
             for (z, image) in shown.enumerated() {
-                let geometry = prepare(image.cropped(to: region), with: segmenter)
-                geometries.append(geometry)
-                let embedding = needsPlain ? try plainEmbedding(geometry) : nil
+                let inView = image.cropped(to: region)
+                let sliceBox = sliceBoxes.map { $0[z]?.moved(into: region) } ?? given
+                let zoom = sliceBox.flatMap { zoomRegion(for: $0, width: inView.width, height: inView.height, mode: options.zoom) }
+                // Zero-shot with a zoomed box never needs the whole slice's embedding.
+                let geometry = zoom != nil && tasks.isEmpty ? nil : prepare(inView, with: segmenter)
+                if let geometry { geometries.append(geometry) }
+                let embedding = needsPlain ? try plainEmbedding(geometry!) : nil
                 if keepsEmbeddings { embeddings.append(embedding!) }
-                if tasks.isEmpty, let sliceBoxes {
-                    slices[0].append(boxStageMask(frozenBoxStage(segmenter), embedding: embedding!, geometry: geometry,
-                                                  box: sliceBoxes[z]?.moved(into: region), threshold: logit))
-                } else if tasks.isEmpty {
-                    slices[0].append(Mask(width: geometry.originalWidth, height: geometry.originalHeight,
-                                          voxels: segmenter.predictMask(embedding: embedding!, for: geometry, box: given, points: givenPoints, threshold: logit)))
+                if tasks.isEmpty {
+                    let pointsHere = sliceBoxes == nil ? givenPoints : []
+                    if let zoom, let sliceBox {
+                        slices[0].append(try zoomedBoxMask(frozenBoxStage(segmenter), image: inView, region: zoom, box: sliceBox, points: pointsHere, threshold: logit))
+                    } else if sliceBox == nil && pointsHere.isEmpty {
+                        slices[0].append(Mask(width: inView.width, height: inView.height, voxels: [UInt8](repeating: 0, count: inView.width * inView.height)))
+                    } else {
+                        slices[0].append(Mask(width: inView.width, height: inView.height,
+                                              voxels: segmenter.predictMask(embedding: try plainEmbedding(geometry!), for: geometry!, box: sliceBox,
+                                                                            points: pointsHere, threshold: logit)))
+                    }
                 }
                 for t in sharing where !tasks.isEmpty {
-                    // --box overrides the cascade's own boxes: stage 2 only.
-                    if cascades[t] != nil, let given, !tasks[t].needsBox {
-                        slices[t].append(boxStageMask(tasks[t].boxStage(segmenter), embedding: embedding!, geometry: geometry, box: given, threshold: logit))
+                    let geometry = geometry!
+                    if tasks[t].needsBox && sliceBox == nil {
+                        slices[t].append(Mask(width: geometry.originalWidth, height: geometry.originalHeight,
+                                              voxels: [UInt8](repeating: 0, count: geometry.originalWidth * geometry.originalHeight)))
+                    } else if boxesGiven && !tasks[t].needsBox {
+                        // Given boxes replace the ones stage 1 would derive: the box stage only.
+                        if let zoom, let sliceBox {
+                            slices[t].append(try zoomedBoxMask(tasks[t].boxStage(segmenter), image: inView, region: zoom, box: sliceBox, threshold: logit))
+                        } else {
+                            slices[t].append(boxStageMask(tasks[t].boxStage(segmenter), embedding: embedding!, geometry: geometry, box: sliceBox, threshold: logit))
+                        }
                     } else {
-                        slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: given, threshold: logit))
+                        slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: sliceBox, threshold: logit))
                     }
                 }
             }
-            for t in sharing where !tasks.isEmpty && (box == nil || tasks[t].needsBox) {
+            for t in sharing where !tasks.isEmpty && !boxesGiven {
                 guard let cascade = cascades[t] else { continue }
                 slices[t] = cascadeMasks(coarse: slices[t], isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds,
                                          stage2: tasks[t].boxStage(segmenter), embeddings: embeddings, geometries: geometries, threshold: logit)
@@ -149,6 +176,23 @@ public final class Predictor {
     private struct View: Equatable {
         var window: Window
         var fieldOfView: FieldOfView
+    }
+
+    /// `stage` on a crop of `image` around `box` (both in `image`'s pixels), resized to the
+    /// model's input; the mask is put back at `image`'s size.
+    private func zoomedBoxMask(_ stage: BoxStage, image: Image, region: PixelRegion, box: BoxPrompt,
+                               points: [PointPrompt] = [], threshold: Float) throws -> Mask {
+        let geometry = prepare(image.cropped(to: region), with: segmenter)
+        let embedding = try plainEmbedding(geometry)
+        let mask: Mask
+        if points.isEmpty {
+            mask = stage(embedding, geometry, box.moved(into: region), threshold)
+        } else {
+            mask = Mask(width: region.width, height: region.height,
+                        voxels: segmenter.predictMask(embedding: embedding, for: geometry, box: box.moved(into: region),
+                                                      points: points.map { $0.moved(into: region) }, threshold: threshold))
+        }
+        return mask.placed(in: region, width: image.width, height: image.height)
     }
 
     /// The frozen encoder's embedding of one slice, through the cache when there is one.

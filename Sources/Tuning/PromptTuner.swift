@@ -76,7 +76,8 @@ public final class PromptTuner {
     /// stage 1 will make them (Stage2.swift).
     var trainingBox: ((TuningExample, inout SeededGenerator) -> BoxPrompt?)?
 
-    public init(segmenter: Segmenter, settings: FitSettings) {
+    /// `startBox` (the model's input frame): where the tokens start; nil: the whole frame.
+    public init(segmenter: Segmenter, settings: FitSettings, startBox: BoxPrompt? = nil) {
         self.segmenter = segmenter
         self.settings = settings
         let grid = segmenter.model.promptEncoder.imageEmbeddingSize
@@ -92,17 +93,19 @@ public final class PromptTuner {
         optimiser = AdamW(parameterCount: arena.count)
         generator = SeededGenerator(seed: settings.seed)
         frozenDense = segmenter.model.promptEncoder.denseEmbedding()
-        initialisePrompts()
+        initialisePrompts(startBox: startBox)
     }
 
-    /// Tokens start at the corner embeddings of a box over the whole input frame
-    /// (repeated) plus N(0, 0.02²): measured on the demo data, this reached
-    /// validation Dice 0.44 in 6 epochs where N(0, 0.02²) alone stayed at 0
-    /// (docs/tuning.md). Dense prompts start at the model's `no_mask_embed`.
-    private func initialisePrompts() {
+    /// Tokens start at the corner embeddings of a box (repeated) plus N(0, 0.02²): fit
+    /// gives the training structure's mean box (`meanStructureBox`), so the first masks
+    /// already lie on the structure. From a box over the whole frame, small structures
+    /// (aorta, spinal cord) collapsed to an empty mask and stayed there; N(0, 0.02²)
+    /// alone stayed at 0 even on the liver (docs/tuning.md). Dense prompts start at the
+    /// model's `no_mask_embed`.
+    private func initialisePrompts(startBox: BoxPrompt?) {
         let encoder = segmenter.model.promptEncoder
         let edge = Float(encoder.inputImageSize - 1)
-        let corners = encoder.sparseEmbeddings(points: [], box: BoxPrompt(x0: 0, y0: 0, x1: edge, y1: edge))
+        let corners = encoder.sparseEmbeddings(points: [], box: startBox ?? BoxPrompt(x0: 0, y0: 0, x1: edge, y1: edge))
         let tokens = arena.value("tokens"), width = encoder.embedDim
         for k in 0 ..< settings.sparseTokens {
             for c in 0 ..< width {

@@ -121,7 +121,7 @@ public struct TaskManifest: Codable, Sendable, Equatable {
     public var history: [EpochRecord] = []
     /// The epoch whose prompts were kept (best validation Dice of stage 1 or the cascade).
     public var best: EpochRecord?
-    /// The cascade (stage-1 tokens → box → frozen model) as chosen on validation; nil
+    /// The cascade (stage-1 tokens → box → box stage) as chosen on validation; nil
     /// when there was nothing to validate on, or for tasks from before it existed.
     public var cascade: CascadeChoice?
 

@@ -18,6 +18,8 @@ struct Score: ParsableCommand {
 
             Empty masks follow MONAI: both empty gives Dice 1, IoU 1, HD95 nan, NSD nan; one empty gives Dice 0, IoU 0, HD95 nan, NSD 0. Summaries leave nan values out. See docs/metrics.md.
 
+            Detection (for targets in pieces: lesions, metastases): each slice's connected components (8-connected), matched by overlap. A reference component with any predicted voxel in it is found, else missed; a predicted component touching no reference voxel is false. The table's found and false columns, the summary's last line, the CSV and the JSON give the counts.
+
             Exit status: 0 all scored; 1 a file could not be read or paired (unpaired files only with --strict); 2 the mean Dice is below --min-dice.
             """)
 

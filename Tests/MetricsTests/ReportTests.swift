@@ -31,11 +31,14 @@ private func report() throws -> ScoreReport {
     let rows = try report().csv().split(separator: "\n")
     #expect(rows.count == 3)
     #expect(rows[1].hasPrefix("\"both, empty\",p/e.png,r/e.png,2,2,1,2,0,0,0,1.0,1.0,nan,nan,2.0,px,"))
+    #expect(rows[2].hasSuffix(",1,1,0,1,0,1"))   // reference, found, missed, predicted, false components; slices
 }
 
 @Test func tableEndsWithTheCountsAndUnits() throws {
     let lines = try report().table().split(separator: "\n")
     #expect(lines[0].hasPrefix("case") && lines[0].contains("HD95"))
-    #expect(lines.last!.hasPrefix("2 cases scored, 1 failed, 1 unpaired; distances in mm (1 case)"))
+    #expect(lines[lines.count - 2].hasPrefix("2 cases scored, 1 failed, 1 unpaired; distances in mm (1 case)"))
+    // One reference component (the "same" case's pixel), found; nothing false, over 2 slices.
+    #expect(lines.last! == "detection (connected components per slice, matched by overlap): 1 of 1 found (100.0%), 0 missed, 0 false (0.00 per slice over 2 slices)")
     #expect(lines.contains { $0.hasPrefix("median") })
 }

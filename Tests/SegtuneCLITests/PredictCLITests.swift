@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Testing
 
 /// `segtune predict` zero-shot, on real files, with the real LiteMedSAM weights.
@@ -28,6 +29,29 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("notes.png").path))
         // Nothing half-written: no temporary files are left beside the masks.
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["SC_rgb_rle_2frame"])
+    }
+
+    /// `--zoom on`: each slice's box is drawn on a crop around it (48 pixels, the smallest
+    /// crop, for a 16-pixel box) at one encoder pass per slice, and the mask lands back on
+    /// the slice inside that crop.
+    @Test(.enabled(if: ready)) func zoomDrawsTheBoxOnACropAtOneEncoderPassPerSlice() throws {
+        let dir = try SegtuneBinary.temporaryFolder("segtune-zoom")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out")
+        let run = try SegtuneBinary.run(["predict", "--box", "30,30,45,45", "--zoom", "on", "--json", "--quiet",
+                                         Self.pydicom.appendingPathComponent("SC_rgb_rle_2frame.dcm").path, "-o", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(summary["slicesEncoded"] as? Int == 2)
+        for slice in ["0001.png", "0002.png"] {
+            let mask = try readMask(at: out.appendingPathComponent("SC_rgb_rle_2frame/\(slice)"))
+            #expect(mask.width == 100 && mask.height == 100)
+            let bounds = try #require(mask.foregroundBounds, "\(slice): empty mask")
+            // The crop: 48 pixels centred on the box's centre (37.5): x and y 14…61.
+            #expect(bounds.x >= 14 && bounds.y >= 14 && bounds.x + bounds.width <= 62 && bounds.y + bounds.height <= 62, "\(bounds)")
+        }
+        let noBox = try SegtuneBinary.run(["predict", "--point", "20,20", "--zoom", "on", "scan.png", "-o", out.path])
+        #expect(noBox.status != 0 && noBox.stderr.contains("--zoom sets how given boxes are drawn"), "\(noBox.stderr)")
     }
 
     @Test func predictNeedsATaskOrAPrompt() throws {

@@ -25,9 +25,10 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
     }
 
-    /// Tuning must beat the untuned model (LiteMedSAM with a whole-image box) and the prompts
-    /// it started from by a clear margin. Measured: validation Dice 0.095 with the initial
-    /// prompts, 0.474 after 8 epochs (debug build, 2 threads, ~30 s). On the whole slice
+    /// Tuning must beat the untuned model (LiteMedSAM with a whole-image box) by a clear
+    /// margin, and the prompts it started from. Measured: validation Dice 0.431 with the
+    /// initial prompts (the corners of the white matter's mean box), 0.525 after 8 epochs
+    /// (debug build, 2 threads). On the whole slice
     /// (`--crop none`): cropped to the brain, the whole-image box is already a box around
     /// it and the untuned model starts at 0.52, so 8 epochs cannot show learning by 0.2.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: weights.path)))
@@ -44,7 +45,7 @@ import Testing
         let initial = try #require(summary["initialValidationDice"] as? Double)
         let best = try #require((summary["best"] as? [String: Any])?["validationDice"] as? Double)
         #expect(best > untuned + 0.2, "validation Dice: untuned \(untuned), tuned \(best)")
-        #expect(best > initial + 0.2, "validation Dice: initial prompts \(initial), tuned \(best)")
+        #expect(best > initial + 0.05, "validation Dice: initial prompts \(initial), tuned \(best)")
 
         // The task folder holds what DESIGN.md says, and task.json matches the run.
         let task = dir.appendingPathComponent("tasks/wm")
@@ -104,6 +105,24 @@ import Testing
         let rereport = try Self.json(Substring(rescore.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         let overriddenDice = try #require(((rereport["summary"] as? [String: Any])?["dice"] as? [String: Any])?["mean"] as? Double)
         #expect(abs(overriddenDice - expected) < 1e-6, "score \(overriddenDice) vs validation \(expected) for \(setting)")
+
+        // A box given with a task is never ignored, whatever the task chose: it goes to the
+        // task's box stage (with a frozen one, the masks are zero-shot's with that box).
+        let taskArgs = ["predict", "--task", "wm", "--tasks-dir", dir.appendingPathComponent("tasks").path, "--quiet"]
+        let boxed = dir.appendingPathComponent("out-box"), zeroShot = dir.appendingPathComponent("out-zero-shot")
+        let withBox = try SegtuneBinary.run(taskArgs + ["--box", "5,5,60,50", images.path, "-o", boxed.path])
+        #expect(withBox.status == 0, "\(withBox.stderr)")
+        #expect(try SegtuneBinary.run(["predict", "--box", "5,5,60,50", "--quiet", images.path, "-o", zeroShot.path]).status == 0)
+        for name in validationCases {
+            let given = try Data(contentsOf: boxed.appendingPathComponent("\(name).png"))
+            #expect(given != (try Data(contentsOf: out.appendingPathComponent("\(name).png"))), "\(name): the box changed nothing")
+            if cascade["tunedStage2"] as? Bool != true {
+                #expect(given == (try Data(contentsOf: zeroShot.appendingPathComponent("\(name).png"))), "\(name)")
+            }
+        }
+        // Stage 1 alone takes no box: asking for both is an error, not silence.
+        let off = try SegtuneBinary.run(taskArgs + ["--cascade", "off", "--box", "5,5,60,50", images.path, "-o", dir.appendingPathComponent("out-off").path])
+        #expect(off.status != 0 && off.stderr.contains("--cascade off asks for stage 1 alone"), "\(off.stderr)")
 
         // --resume continues the same task for the epochs still to run.
         let resumed = try SegtuneBinary.run(["fit", "--task", "wm", "--epochs", "9", "--val-fraction", "0.34", "--no-augment",

@@ -33,6 +33,26 @@ import Testing
         #expect(cascadeBoxes([Self.slice(nil)], isVolume: true, margin: 0.1) == [nil])
     }
 
+    /// A box stage that draws one pixel inside its box would shrink the structure round
+    /// after round; a later round's box covers the earlier one instead.
+    @Test func laterRoundsNeverShrinkABox() {
+        var boxesSeen: [BoxPrompt] = []
+        let insetStage: BoxStage = { _, geometry, box, _ in
+            boxesSeen.append(box)
+            var voxels = [UInt8](repeating: 0, count: geometry.originalWidth * geometry.originalHeight)
+            for y in Int(box.y0) + 1 ..< Int(box.y1) { for x in Int(box.x0) + 1 ..< Int(box.x1) { voxels[y * geometry.originalWidth + x] = 1 } }
+            return Mask(width: geometry.originalWidth, height: geometry.originalHeight, voxels: voxels)
+        }
+        let geometry = PreparedImage(input: Tensor(zeros: [1, 256, 256, 3]), originalWidth: 20, originalHeight: 10,
+                                     resizedWidth: 256, resizedHeight: 128, scale: 12.8)
+        let masks = cascadeMasks(coarse: [Self.slice((4, 2, 12, 8))], isVolume: false, margin: 0, rounds: 2,
+                                 stage2: insetStage, embeddings: [Tensor(zeros: [1])], geometries: [geometry])
+        #expect(boxesSeen == [BoxPrompt(x0: 4, y0: 2, x1: 12, y1: 8), BoxPrompt(x0: 4, y0: 2, x1: 12, y1: 8)])
+        #expect(boundingBox(of: masks[0]) == BoxPrompt(x0: 5, y0: 3, x1: 11, y1: 7))
+        #expect(covering(nil, BoxPrompt(x0: 1, y0: 1, x1: 2, y1: 2)) == BoxPrompt(x0: 1, y0: 1, x1: 2, y1: 2))
+        #expect(covering(nil, nil) == nil)
+    }
+
     /// Stage 2's training boxes: the reference box moved by one of stage 1's measured
     /// errors and grown by one of the candidate margins (fractions of the longest side).
     @Test func stage2BoxesFollowStage1sErrorsAndTheMargins() throws {
@@ -57,4 +77,16 @@ import Testing
         #expect(Stage2Training.box(for: empty, errors: errors, using: &generator) == nil)
         #expect(errors.medians == [0.05, 0, -0.05, 0])
     }
+}
+
+/// Crop-and-zoom's region: a square twice the box's longest side (at least 48 pixels),
+/// centred on the box and moved inside the slice; none when off or too big to crop.
+@Test func zoomRegionIsASquareAroundTheBoxInsideTheSlice() throws {
+    let box = BoxPrompt(x0: 100, y0: 200, x1: 139, y1: 219)          // 40 × 20
+    #expect(zoomRegion(for: box, width: 512, height: 512, mode: .off) == nil)
+    #expect(zoomRegion(for: box, width: 512, height: 512, mode: .on) == PixelRegion(x: 80, y: 170, width: 80, height: 80))
+    let corner = BoxPrompt(x0: 0, y0: 0, x1: 9, y1: 9)                // 48-pixel minimum, moved inside
+    #expect(zoomRegion(for: corner, width: 512, height: 300, mode: .on) == PixelRegion(x: 0, y: 0, width: 48, height: 48))
+    let large = BoxPrompt(x0: 10, y0: 10, x1: 300, y1: 200)           // twice it does not fit: the whole slice
+    #expect(zoomRegion(for: large, width: 512, height: 512, mode: .on) == nil)
 }

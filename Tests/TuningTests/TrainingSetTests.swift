@@ -34,6 +34,19 @@ func augmentationsMoveEveryPixel(augmentation: Augmentation, expected: [Int], wi
     #expect(boundingBox(of: Mask(width: 2, height: 2, voxels: [0, 0, 0, 0])) == nil)
 }
 
+/// Where fit's tokens start: the mean of the structure's boxes over the slices that show
+/// it, scaled to the model's input frame by the slice's longest side.
+@Test func meanStructureBoxAveragesTheSlicesThatShowIt() throws {
+    func slice(_ voxels: [UInt8]) -> LabeledSlice {
+        LabeledSlice(caseName: "ct", index: 0, image: Image(width: 4, height: 2, channels: 1, pixels: [Float](repeating: 0, count: 8)),
+                     mask: Mask(width: 4, height: 2, voxels: voxels), isVolumeSlice: true)
+    }
+    let slices = [slice([1, 1, 0, 0,  0, 0, 0, 0]), slice([0, 0, 0, 0,  0, 0, 0, 0]), slice([0, 0, 0, 1,  0, 0, 0, 1])]
+    // Boxes (0,0)-(1,0) and (3,0)-(3,1): mean (1.5, 0)-(2, 0.5); ×256/4 = 64.
+    #expect(try #require(meanStructureBox(slices, inputSize: 256)) == BoxPrompt(x0: 96, y0: 0, x1: 128, y1: 32))
+    #expect(meanStructureBox([slices[1]], inputSize: 256) == nil)
+}
+
 /// The training target lives in the logits' frame: for LiteMedSAM (input 256, logits 256)
 /// the resized image region itself; for SAM's 1024 input, that region scaled by 1/4.
 @Test(arguments: [(256, 256, 128, 64, 128, 64), (1024, 256, 1024, 512, 256, 128)])
