@@ -76,7 +76,9 @@ public final class Predictor {
     public func predict(_ volume: Volume, box: BoxPrompt? = nil, points: [PointPrompt] = [],
                         sliceBoxes: [BoxPrompt?]? = nil) throws -> [Output] {
         precondition(sliceBoxes == nil || sliceBoxes!.count == volume.slices.count, "per-slice boxes: one per slice")
-        precondition(tasks.isEmpty || points.isEmpty, "points are for zero-shot prediction")
+        if !tasks.isEmpty && !points.isEmpty {
+            throw InputError(file: volume.source, reason: "points are for zero-shot prediction; tasks take none")
+        }
         let boxesGiven = box != nil || sliceBoxes != nil
         for task in tasks where task.needsBox && !boxesGiven {
             throw InputError(file: volume.source, reason: "task '\(task.manifest.name)' was trained with a box: give --box or a row in --boxes")
@@ -107,18 +109,21 @@ public final class Predictor {
             let sharing = views.indices.filter { views[$0] == view }
             for s in sharing { shownByTask[s] = shown }
             let region = bodyRegion(ofVolume: shown, fieldOfView: view.fieldOfView)
-            // The plain encoder pass, unless every task of this view is deep (each runs its own).
-            // (The cascade's box stage decodes the plain embedding too.)
-            // Zero-shot slices encode what their prompt needs (the slice, or a zoomed crop).
-            let needsPlain = !tasks.isEmpty && (boxesGiven || sharing.contains { tasks[$0].usesSharedEmbedding || cascades[$0] != nil })
             var embeddings: [Tensor] = [], geometries: [PreparedImage] = []
-            let keepsEmbeddings = sharing.contains { !tasks.isEmpty && cascades[$0] != nil }
+            // The cascade needs every slice's embedding for its 3-D step; given boxes skip it.
+            let keepsEmbeddings = !boxesGiven && sharing.contains { !tasks.isEmpty && cascades[$0] != nil }
             let (given, givenPoints) = (box.map { $0.moved(into: region) }, points.map { $0.moved(into: region) })
             for (z, image) in shown.enumerated() {
                 let inView = image.cropped(to: region)
                 let sliceBox = sliceBoxes.map { $0[z]?.moved(into: region) } ?? given
                 let zoom = sliceBox.flatMap { zoomRegion(for: $0, width: inView.width, height: inView.height, mode: options.zoom) }
-                // Zero-shot with a zoomed box never needs the whole slice's embedding.
+                // The whole slice's plain embedding, where something decodes it: a shared-
+                // embedding task, the cascade's box stage, or a given box not zoomed. Deep
+                // tasks run their own encoder; zero-shot encodes what its prompt needs below.
+                let needsPlain = !tasks.isEmpty && sharing.contains { t in
+                    if boxesGiven && !tasks[t].needsBox { return zoom == nil }
+                    return tasks[t].usesSharedEmbedding || cascades[t] != nil
+                }
                 let geometry = zoom != nil && tasks.isEmpty ? nil : prepare(inView, with: segmenter)
                 if let geometry { geometries.append(geometry) }
                 let embedding = needsPlain ? try plainEmbedding(geometry!) : nil

@@ -120,6 +120,11 @@ import Testing
                 #expect(given == (try Data(contentsOf: zeroShot.appendingPathComponent("\(name).png"))), "\(name)")
             }
         }
+        // Zoomed, the task's box stage draws on the crop: still one encoder pass per image.
+        let zoomed = try SegtuneBinary.run(taskArgs + ["--box", "5,5,60,50", "--zoom", "on", "--json", images.path, "-o", dir.appendingPathComponent("out-zoom").path])
+        #expect(zoomed.status == 0, "\(zoomed.stderr)")
+        let zoomSummary = try Self.json(Substring(zoomed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(zoomSummary["slicesEncoded"] as? Int == validationCases.count, "\(zoomed.stdout)")
         // Stage 1 alone takes no box: asking for both is an error, not silence.
         let off = try SegtuneBinary.run(taskArgs + ["--cascade", "off", "--box", "5,5,60,50", images.path, "-o", dir.appendingPathComponent("out-off").path])
         #expect(off.status != 0 && off.stderr.contains("--cascade off asks for stage 1 alone"), "\(off.stderr)")
