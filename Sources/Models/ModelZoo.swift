@@ -46,7 +46,7 @@ public struct ModelPreset: Sendable {
 
     /// Presets that can run.
     public static let available: [ModelPreset] = [.liteMedSAM, .samViTB, .medSAMViTB, .samViTL, .samViTH]
-    /// Presets of DESIGN.md not ported yet (MobileSAM's TinyViT has a strided patch embedding).
+    /// Presets planned but not ported yet (MobileSAM's TinyViT has a strided patch embedding).
     public static let planned = ["mobilesam"]
 
     public static func named(_ name: String) throws -> ModelPreset {

@@ -33,7 +33,7 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, bias: Tensor?
 }
 
 /// Attention on TinyViT's fused projection: qkv (B, N, heads · (2·keyDim + valueDim)), each
-/// head's slice laid out [q | k | v] (PLATFORM-NOTES), → (B, N, heads · valueDim), heads merged.
+/// head's slice laid out [q | k | v] (as TinyViT's checkpoint stores it), → (B, N, heads · valueDim), heads merged.
 /// The gradient lands in the same fused layout. bias (heads, N, N) is a constant, or nil.
 public func fusedAttention(qkv: Tensor, heads: Int, keyDim: Int, valueDim: Int, bias: Tensor? = nil, tape: Tape?) -> Tensor {
     let (b, n, row) = (qkv.shape[0], qkv.shape[1], qkv.shape[2])

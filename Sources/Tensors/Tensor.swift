@@ -7,7 +7,7 @@ import CBLAS
 /// A reference type on purpose: kernels write into the tensors they are handed
 /// (llm.c style), so an op never copies behind the caller's back; `copy()` is
 /// the only way to duplicate storage. `data` is a raw buffer rather than an
-/// array so that kernels run without exclusivity checks (PLATFORM-NOTES).
+/// array so that kernels run without exclusivity checks (docs/architecture.md, Decisions).
 public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let data: UnsafeMutableBufferPointer<Float>

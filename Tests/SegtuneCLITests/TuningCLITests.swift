@@ -47,7 +47,7 @@ import Testing
         #expect(best > untuned + 0.2, "validation Dice: untuned \(untuned), tuned \(best)")
         #expect(best > initial + 0.05, "validation Dice: initial prompts \(initial), tuned \(best)")
 
-        // The task folder holds what DESIGN.md says, and task.json matches the run.
+        // The task folder holds what docs/architecture.md says, and task.json matches the run.
         let task = dir.appendingPathComponent("tasks/wm")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: task.appendingPathComponent("task.json"))) as? [String: Any])
         #expect((manifest["baseModel"] as? [String: Any])?["sha256"] as? String == "79d8c9dca6db4d69d3f905579e5250af05e859fff9c1f543e89a513c3028ce76")
