@@ -93,6 +93,7 @@ public final class FitSession {
     public func run(observer progress: FitObserver, shouldStop: () -> Bool = { false }) throws -> FitResult {
         let settings = request.settings
         let (window, labels) = (request.window, request.labels)
+        var phases = PhaseClock()
         let store = TaskStore(root: request.tasksDirectory)
         let cache = EmbeddingCache(directory: request.cacheDirectory, modelDigest: modelDigest)
 
@@ -188,6 +189,7 @@ public final class FitSession {
                                                           cache: cache, progress: progress)
             variants = augmentations.count
         }
+        phases.lap("reading and embedding")
         progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s") × \(variants) variant\(variants == 1 ? "" : "s"), validating on \(validation.count) slices" + (slab.map { " (a slab of \($0.caseName))" } ?? " of \(validationCases.count) case\(validationCases.count == 1 ? "" : "s")"))
 
         // The cascade's stage 2 needs the frozen encoder's embeddings of the validation
@@ -215,6 +217,7 @@ public final class FitSession {
             })
         manifest.history = loop.history
         manifest.best = loop.best
+        phases.lap("stage 1")
         // The cascade is chosen with the kept (best) prompts, on the same validation slices.
         tuner.restore(values: loop.bestValues)
         var stop = reason
@@ -222,6 +225,7 @@ public final class FitSession {
         if reason != .interrupted, settings.stage2, settings.mode == .decoder, let cascadeValidation {
             (stage2, stop) = trainStage2(stage1: tuner, training: training, validation: cascadeValidation,
                                              progress: progress, shouldStop: shouldStop)
+            phases.lap("stage 2")
         }
         if stop != .interrupted, let cascadeValidation, let cascade = tuner.chooseCascade(cascadeValidation, stage2: stage2) {
             manifest.cascade = cascade
@@ -235,10 +239,11 @@ public final class FitSession {
                               + "to choose it where they meet another patient, give --val with that patient's scan (docs/tuning.md)")
             }
         }
+        if manifest.cascade != nil { phases.lap("cascade choice") }
         var prompts = TaskStore.namedPrompts(tuner.arena, values: loop.bestValues)
         if let stage2, manifest.cascade?.tunedStage2 == true { prompts[TaskPredictor.stage2TokensKey] = stage2.arena.value("tokens").copy() }
         try store.save(manifest, prompts: prompts)
-        progress.note("\(stop == .interrupted ? "interrupted" : reason.rawValue): task '\(request.task)' saved in \(store.folder(request.task).path)")
+        progress.note("\(stop == .interrupted ? "interrupted" : reason.rawValue): task '\(request.task)' saved in \(store.folder(request.task).path) (\(phases.summary))")
 
         return FitResult(manifest: manifest, folder: store.folder(request.task), stop: stop,
                          untuned: untuned, initial: initial, failures: loaded.failures)
@@ -289,6 +294,20 @@ public final class FitSession {
             throw FitError("task '\(request.task)' was fitted with --crop \(savedView.rawValue), not \(request.fieldOfView.rawValue)")
         }
     }
+}
+
+/// Wall-clock time per phase of a fit, for its last line: "stage 1 212 s, stage 2 98 s".
+struct PhaseClock {
+    private var last = Date()
+    private var laps: [(String, TimeInterval)] = []
+
+    mutating func lap(_ name: String) {
+        let now = Date()
+        laps.append((name, now.timeIntervalSince(last)))
+        last = now
+    }
+
+    var summary: String { laps.map { String(format: "%@ %.0f s", $0.0, $0.1) }.joined(separator: ", ") }
 }
 
 /// What the body crop kept, per case: "ct 116×95 at x 3, y 4" (the first few cases).

@@ -148,6 +148,10 @@ import Testing
                                            "--cache-dir", dir.appendingPathComponent("cache").path, scans.path])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stderr.contains("(0 encoded, 12 from the cache)"), "\(again.stderr)")
+        // Its last line says where the time went, phase by phase.
+        let last = again.stderr.split(separator: "\n").last { $0.contains("saved in") } ?? ""
+        #expect(last.contains("(reading and embedding ") && last.contains(" s, stage 1 ") && last.contains(" s, stage 2 ")
+                && last.hasSuffix(" s)"), "\(again.stderr)")
     }
 
     @Test func predictRefusesATaskTrainedOnAnotherCheckpoint() throws {
