@@ -2,7 +2,7 @@ import Imaging
 import Models
 
 /// Crop-and-zoom for a given box: a small structure is a few pixels wide at the model's
-/// 256-pixel input (an adrenal gland on a 500 mm slice: about 8), and the mask decoder
+/// 256-pixel input (the right adrenal gland on a 500 mm slice: about 12), and the mask decoder
 /// works at a quarter of that. With zoom on, the box stage runs on a square crop around
 /// the box, resized to the model's input like any image, and the mask is put back on the
 /// slice: one encoder pass for the crop instead of the whole slice.
