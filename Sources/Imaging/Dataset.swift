@@ -147,7 +147,7 @@ public func loadCase(_ item: Dataset.Case, labels: Set<Int>? = nil) throws -> La
             let url = item.mask.appendingPathComponent(String(format: "%04d.png", number))
             guard FileManager.default.fileExists(atPath: url.path) else {
                 missing.append(number)
-                stack.append(Mask(width: width, height: height, voxels: [UInt8](repeating: 0, count: width * height)))
+                stack.append(.empty(width: width, height: height))
                 continue
             }
             let mask = try readMask(at: url, labels: labels)

@@ -68,6 +68,11 @@ public struct Mask: Sendable, Equatable {
 
     public var foregroundCount: Int { voxels.reduce(0) { $0 + Int($1 != 0 ? 1 : 0) } }
 
+    /// A 2-D mask with no foreground.
+    public static func empty(width: Int, height: Int) -> Mask {
+        Mask(width: width, height: height, voxels: [UInt8](repeating: 0, count: width * height))
+    }
+
     /// Equally sized 2-D masks as one 3-D mask, in order.
     public init(stacking slices: [Mask]) {
         precondition(!slices.isEmpty, "no slices to stack")

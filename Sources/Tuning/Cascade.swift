@@ -107,8 +107,7 @@ public func frozenBoxStage(_ segmenter: Segmenter) -> BoxStage {
 
 /// Stage 2 on one slice; no box: an empty mask.
 public func boxStageMask(_ stage: BoxStage, embedding: Tensor, geometry: PreparedImage, box: BoxPrompt?, threshold: Float = 0) -> Mask {
-    let (w, h) = (geometry.originalWidth, geometry.originalHeight)
-    guard let box else { return Mask(width: w, height: h, voxels: [UInt8](repeating: 0, count: w * h)) }
+    guard let box else { return .empty(width: geometry.originalWidth, height: geometry.originalHeight) }
     return stage(embedding, geometry, box, threshold)
 }
 

@@ -83,8 +83,8 @@ public final class Predictor {
         for task in tasks where task.needsBox && !boxesGiven {
             throw InputError(file: volume.source, reason: "task '\(task.manifest.name)' was trained with a box: give --box or a row in --boxes")
         }
-        if boxesGiven && options.cascade == .off, let task = tasks.first(where: { !$0.needsBox }) {
-            throw InputError(file: volume.source, reason: "task '\(task.manifest.name)': given boxes go to its box stage, and --cascade off asks for stage 1 alone, which takes none")
+        if boxesGiven, let conflict = Self.boxConflict(tasks, cascade: options.cascade) {
+            throw InputError(file: volume.source, reason: conflict)
         }
         if tasks.isEmpty && box == nil && points.isEmpty && sliceBoxes == nil {
             throw InputError(file: volume.source, reason: "no prompt: give a box or points, or a task")
@@ -133,7 +133,7 @@ public final class Predictor {
                     if let zoom, let sliceBox {
                         slices[0].append(try zoomedBoxMask(frozenBoxStage(segmenter), image: inView, region: zoom, box: sliceBox, points: pointsHere, threshold: logit))
                     } else if sliceBox == nil && pointsHere.isEmpty {
-                        slices[0].append(Mask(width: inView.width, height: inView.height, voxels: [UInt8](repeating: 0, count: inView.width * inView.height)))
+                        slices[0].append(.empty(width: inView.width, height: inView.height))
                     } else {
                         slices[0].append(Mask(width: inView.width, height: inView.height,
                                               voxels: segmenter.predictMask(embedding: try plainEmbedding(geometry!), for: geometry!, box: sliceBox,
@@ -143,8 +143,7 @@ public final class Predictor {
                 for t in sharing where !tasks.isEmpty {
                     let geometry = geometry!
                     if tasks[t].needsBox && sliceBox == nil {
-                        slices[t].append(Mask(width: geometry.originalWidth, height: geometry.originalHeight,
-                                              voxels: [UInt8](repeating: 0, count: geometry.originalWidth * geometry.originalHeight)))
+                        slices[t].append(.empty(width: geometry.originalWidth, height: geometry.originalHeight))
                     } else if boxesGiven && !tasks[t].needsBox {
                         // Given boxes replace the ones stage 1 would derive: the box stage only.
                         if let zoom, let sliceBox {
@@ -181,6 +180,13 @@ public final class Predictor {
     private struct View: Equatable {
         var window: Window
         var fieldOfView: FieldOfView
+    }
+
+    /// Why given boxes cannot apply to `tasks` under `cascade`, or nil: `off` asks for
+    /// stage 1 alone, which takes no box (tasks trained with a box take it as their prompt).
+    public static func boxConflict(_ tasks: [TaskPredictor], cascade: CascadeMode) -> String? {
+        guard cascade == .off, let task = tasks.first(where: { !$0.needsBox }) else { return nil }
+        return "task '\(task.manifest.name)': given boxes go to its box stage, and --cascade off asks for stage 1 alone, which takes none"
     }
 
     /// `stage` on a crop of `image` around `box` (both in `image`'s pixels), resized to the

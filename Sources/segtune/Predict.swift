@@ -140,8 +140,9 @@ struct Predict: ParsableCommand {
             do { return try TaskPredictor(name, store: store, segmenter: segmenter, modelDigest: digest) }
             catch let error as InputError { throw runtimeFailure(error.description) }
         }
-        if cascade == .off && (box != nil || boxes != nil), let task = taskPredictors.first(where: { !$0.needsBox }) {
-            throw runtimeFailure("task '\(task.manifest.name)': given boxes go to its box stage, and --cascade off asks for stage 1 alone, which takes none")
+        // Said once before the batch rather than once per case.
+        if box != nil || boxes != nil, let conflict = Predictor.boxConflict(taskPredictors, cascade: cascade) {
+            throw runtimeFailure(conflict)
         }
         var options = Predictor.Options()
         options.window = try window.map(parseWindow)
