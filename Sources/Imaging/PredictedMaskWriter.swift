@@ -10,17 +10,21 @@ public enum MaskFormat: String, CaseIterable, Sendable {
     case dicomSeg = "dicom-seg"
 
     /// Parses "png,nifti,dicom-seg".
-    public static func parseList(_ text: String) throws(WindowParseError) -> Set<MaskFormat> {
+    public static func parseList(_ text: String) throws(MaskFormatParseError) -> Set<MaskFormat> {
         var formats = Set<MaskFormat>()
         for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
             guard let format = MaskFormat(rawValue: name) else {
-                throw WindowParseError(message: "unknown format '\(name)': use png, nifti, dicom-seg (comma-separated)")
+                throw MaskFormatParseError(message: "unknown format '\(name)': use png, nifti, dicom-seg (comma-separated)")
             }
             formats.insert(format)
         }
-        if formats.isEmpty { throw WindowParseError(message: "give at least one format: png, nifti, dicom-seg") }
+        if formats.isEmpty { throw MaskFormatParseError(message: "give at least one format: png, nifti, dicom-seg") }
         return formats
     }
+}
+
+public struct MaskFormatParseError: Error, Sendable {
+    public let message: String
 }
 
 /// Writes one scan's predicted mask (canonical order, as `Predictor` returns it) in

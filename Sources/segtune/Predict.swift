@@ -130,7 +130,6 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
-        let started = Date()
         if let t = modelOptions.threads { Threads.count = t }
         let shard = try shardOptions.resolved()
         let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
@@ -139,10 +138,6 @@ struct Predict: ParsableCommand {
         let taskPredictors = try tasks.map { name in
             do { return try TaskPredictor(name, store: store, segmenter: segmenter, modelDigest: digest) }
             catch let error as InputError { throw runtimeFailure(error.description) }
-        }
-        // Said once before the batch rather than once per case.
-        if box != nil || boxes != nil, let conflict = Predictor.boxConflict(taskPredictors, cascade: cascade) {
-            throw runtimeFailure(conflict)
         }
         var options = Predictor.Options()
         options.window = try window.map(parseWindow)
@@ -154,104 +149,51 @@ struct Predict: ParsableCommand {
         if let zoom { options.zoom = zoom }
         let cache = cacheDir.map { EmbeddingCache(directory: URL(fileURLWithPath: $0), modelDigest: digest) }
         let predictor = Predictor(segmenter: segmenter, tasks: taskPredictors, options: options, embeddingCache: cache)
-        let formats = try parseFormats(format)
-        let boxTable = try boxes.map(readBoxTable) ?? [:]
-        let commonBox = try box.map(parseBox)
-        let pointPrompts = try points.map(parsePoint)
-        let outRoot = URL(fileURLWithPath: output)
-
-        let folders = tasks.count > 1 ? tasks.map { outRoot.appendingPathComponent($0) } : [outRoot]
-        // Temporaries of this host's writers that were killed (a shard's earlier try).
-        for folder in folders + (cache.map { [$0.directory] } ?? []) { AtomicFiles.removeStaleTemporaries(in: folder) }
-
-        var summary = PredictionSummary(shard: shard)
-        let found = discoverInputs(inputs)
-        for error in found.errors {
-            printError(error)
-            summary.failed.append(.init(case: error.file, error: error.description))
-        }
-        let taken = shard.map { s in found.inputs.filter { s.owns($0.name) } } ?? found.inputs
-        if let shard, !quiet { writeToStderr(ShardOptions.describe(shard, taking: taken.map(\.name), of: found.inputs.count)) }
-        let reportsCases = !quiet && (taken.count > 1 || shard != nil)
-        for (k, input) in taken.enumerated() {
-            if skipExisting && folders.allSatisfy({ predictedMaskExists(name: input.name, formats: formats, overlays: overlay, in: $0) }) {
-                summary.skipped.append(input.name)
-                if reportsCases { writeToStderr("[\(k + 1)/\(taken.count)] \(input.name): already done") }
-                continue
-            }
-            let caseStarted = Date()
-            do {
-                let volume = try readVolume(at: input.url)
-                let boxPrompt = boxTable[input.name] ?? commonBox
-                let sliceBoxes = boxesPerSlice(boxTable, case: input.name, volume: volume)
-                if tasks.isEmpty && boxPrompt == nil && pointPrompts.isEmpty && sliceBoxes == nil {
-                    throw InputError(file: input.url.path, reason: "no box for '\(input.name)' in \(boxes ?? "--boxes"), and no --box")
-                }
-                for (output, folder) in zip(try predictor.predict(volume, box: boxPrompt, points: pointPrompts, sliceBoxes: sliceBoxes), folders) {
-                    try writePredictedMask(output.mask, of: volume, name: input.name, formats: formats,
-                                           overlays: overlay ? output.shown : nil, label: output.name, to: folder)
-                }
-                summary.done.append(input.name)
-                if reportsCases {
-                    let slices = volume.slices.count == 1 ? "1 slice" : "\(volume.slices.count) slices"
-                    writeToStderr("[\(k + 1)/\(taken.count)] \(input.name): \(slices) in " + String(format: "%.1f s", Date().timeIntervalSince(caseStarted)))
-                }
-            } catch {
-                let line = describe(error, input.url.path)
-                printError(line)
-                summary.failed.append(.init(case: input.name, error: line))
-            }
-        }
-        summary.slicesEncoded = predictor.slicesEncoded
-        summary.slicesFromCache = predictor.slicesFromCache
-        summary.seconds = Date().timeIntervalSince(started)
+        let prompts = BatchPrompts(box: try box.map(parseBox), boxTable: try boxes.map(readBoxTable) ?? [:],
+                                   boxTableSource: boxes, points: try points.map(parsePoint))
+        let batch = BatchOutput(folder: URL(fileURLWithPath: output), formats: try parseFormats(format), overlays: overlay,
+                                skipExisting: skipExisting, shard: shard)
+        // A box that cannot apply is said once, before the batch.
+        let session: PredictSession
+        do { session = try PredictSession(predictor: predictor, prompts: prompts, output: batch) }
+        catch { throw runtimeFailure(error.reason) }
+        let summary = session.run(inputs, observer: BatchProgress(quiet: quiet))
         if json { print(try summary.jsonText()) }
         if !summary.failed.isEmpty { throw ExitCode(1) }
     }
 }
 
-/// What one `predict` process did (`--json`): with shards, one per shard.
-struct PredictionSummary: Encodable {
-    struct Failure: Encodable {
-        var `case`: String
-        var error: String
-    }
-    var shard: String?
-    var done: [String] = []
-    var skipped: [String] = []
-    var failed: [Failure] = []
-    var slicesEncoded = 0
-    var slicesFromCache = 0
-    var seconds = 0.0
+/// A batch's progress on stderr: the shard's share, then a line per case when there are
+/// several (or a shard); errors always print.
+final class BatchProgress: PredictObserver {
+    private let quiet: Bool
+    private var reportsCases = false
 
-    init(shard: Shard?) { self.shard = shard?.description }
+    init(quiet: Bool) { self.quiet = quiet }
 
-    func jsonText() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    func sharding(_ shard: Shard, taking names: [String], of total: Int) {
+        reportsCases = !quiet
+        if !quiet { writeToStderr(ShardOptions.describe(shard, taking: names, of: total)) }
     }
-}
 
-/// Rows `case/slice` of a --boxes table (slice = the output slice number: the Instance
-/// Number, else 1, 2, 3…) as one box per slice of `volume`; nil when the case has none.
-func boxesPerSlice(_ table: [String: BoxPrompt], case name: String, volume: Volume) -> [BoxPrompt?]? {
-    guard volume.slices.count > 1, table.keys.contains(where: { $0.hasPrefix(name + "/") }) else { return nil }
-    return outputSliceNumbers(volume.slices).map { number in
-        table["\(name)/\(number)"] ?? table[name + "/" + String(format: "%04d", number)]
+    func caseSkipped(_ name: String, index: Int, of count: Int) {
+        if shows(count) { writeToStderr("[\(index)/\(count)] \(name): already done") }
     }
+
+    func caseDone(_ name: String, slices: Int, seconds: Double, index: Int, of count: Int) {
+        guard shows(count) else { return }
+        let sliceCount = slices == 1 ? "1 slice" : "\(slices) slices"
+        writeToStderr("[\(index)/\(count)] \(name): \(sliceCount) in " + String(format: "%.1f s", seconds))
+    }
+
+    func caseFailed(_ name: String, error: String) { printError(error) }
+
+    private func shows(_ count: Int) -> Bool { !quiet && (count > 1 || reportsCases) }
 }
 
 /// `--format png,nifti,dicom-seg`, as a validation error when malformed.
 func parseFormats(_ text: String) throws -> Set<MaskFormat> {
     do { return try MaskFormat.parseList(text) } catch { throw ValidationError("--format: \(error.message)") }
-}
-
-/// "file: reason" for any error, naming the file when the error does not.
-func describe(_ error: Error, _ path: String) -> String {
-    if let e = error as? InputError { return e.description }
-    let text = String(describing: error)
-    return text.hasPrefix(path) ? text : "\(path): \(text)"
 }
 
 /// The segmenter for --model / --checkpoint.

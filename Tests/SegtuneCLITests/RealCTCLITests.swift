@@ -227,6 +227,6 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         try FileManager.default.createSymbolicLink(at: other, withDestinationURL: totalSegmentator.appendingPathComponent("example_ct_sm.nii.gz"))
         let missing = try SegtuneBinary.run(["predict", "--boxes", table.path, other.path, "-o", out.path])
         #expect(missing.status == 1)
-        #expect(missing.stderr == "segtune: \(other.path): no box for 'other' in \(table.path), and no --box\n")
+        #expect(missing.stderr == "segtune: \(other.path): no box for 'other' in \(table.path), and no common box\n")
     }
 }

@@ -117,3 +117,57 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         #expect(outputs.first?.mask.width == volume.slices[0].width)
     }
 }
+
+/// `PredictSession` is `segtune predict` without the CLI: a batch over a folder, a file
+/// that cannot be read among the cases, then a resumed run that finds everything done.
+@Suite(.enabled(if: hasCheckpoint)) struct PredictSessionTests {
+    final class Recorder: PredictObserver {
+        var shards: [(Shard, [String], Int)] = [], skipped: [String] = [], done: [String] = [], failed: [String] = []
+        func sharding(_ shard: Shard, taking names: [String], of total: Int) { shards.append((shard, names, total)) }
+        func caseSkipped(_ name: String, index: Int, of count: Int) { skipped.append(name) }
+        func caseDone(_ name: String, slices: Int, seconds: Double, index: Int, of count: Int) { done.append(name) }
+        func caseFailed(_ name: String, error: String) { failed.append(error) }
+    }
+
+    @Test func batchWithABadFileThenResume() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-batch-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scans = folder.appendingPathComponent("scans")
+        try FileManager.default.createDirectory(at: scans, withIntermediateDirectories: true)
+        let demo = repositoryRoot.appendingPathComponent("fixtures/demo/white-matter/images")
+        for name in ["mni152-z030.png", "mni152-z032.png"] {
+            try FileManager.default.copyItem(at: demo.appendingPathComponent(name), to: scans.appendingPathComponent(name))
+        }
+        try Data("not a PNG".utf8).write(to: scans.appendingPathComponent("broken.png"))
+        let predictor = Predictor(segmenter: DecoderTuningTests.segmenter, tasks: [])
+        // One case has its own box; the others take the common one.
+        let prompts = BatchPrompts(box: BoxPrompt(x0: 20, y0: 20, x1: 150, y1: 180),
+                                   boxTable: ["mni152-z032": BoxPrompt(x0: 40, y0: 40, x1: 120, y1: 160)])
+        let out = folder.appendingPathComponent("out")
+        let recorder = Recorder()
+        let first = try PredictSession(predictor: predictor, prompts: prompts, output: BatchOutput(folder: out, formats: [.png]))
+            .run([scans.path], observer: recorder)
+        #expect(first.done == ["mni152-z030", "mni152-z032"] && first.skipped.isEmpty)
+        #expect(first.failed.map(\.case) == ["broken"] && first.failed[0].error.hasPrefix(scans.appendingPathComponent("broken.png").path + ": "))
+        #expect(recorder.failed == first.failed.map(\.error) && first.slicesEncoded == 2)
+        let masks = try ["mni152-z030", "mni152-z032"].map { try readMask(at: out.appendingPathComponent($0 + ".png")) }
+        // The smaller box of z032 gives the smaller mask (the two slices are 2 mm apart).
+        #expect(masks[1].foregroundCount > 0 && masks[1].foregroundCount < masks[0].foregroundCount)
+        // Nothing half-written is left beside the masks.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["mni152-z030.png", "mni152-z032.png"])
+
+        // Resumed as shard 1 of 1: the finished cases are skipped, nothing is encoded.
+        let resumed = Recorder()
+        let second = try PredictSession(predictor: Predictor(segmenter: DecoderTuningTests.segmenter, tasks: []), prompts: prompts,
+                                        output: BatchOutput(folder: out, skipExisting: true, shard: Shard(index: 1, count: 1)))
+            .run([scans.path], observer: resumed)
+        #expect(second.skipped == ["mni152-z030", "mni152-z032"] && second.done.isEmpty && second.slicesEncoded == 0)
+        #expect(second.shard == "1/1" && resumed.shards.first?.2 == 3)
+    }
+
+    @Test func promptsThatCannotApplyAreRefusedBeforeTheBatch() {
+        let predictor = Predictor(segmenter: DecoderTuningTests.segmenter, tasks: [])
+        let out = URL(fileURLWithPath: "/nonexistent")
+        #expect(throws: InputError.self) { try PredictSession(predictor: predictor, output: BatchOutput(folder: out)) }
+    }
+}
