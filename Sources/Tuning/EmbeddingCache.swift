@@ -24,6 +24,11 @@ public struct EmbeddingCache: Sendable {
         self.modelDigest = modelDigest
     }
 
+    /// The cache of `model`'s embeddings in `directory`.
+    public init(directory: URL, model: BaseModel) throws {
+        self.init(directory: directory, modelDigest: try model.sha256())
+    }
+
     public func key(for input: Tensor) -> String {
         var hasher = SHA256()
         hasher.update("\(Self.formatVersion)\n\(modelDigest)\n\(input.shape)\n")

@@ -78,14 +78,12 @@ public struct FitError: Error, CustomStringConvertible {
 /// windows, embeddings through the cache, training, the cascade's choice, and the task
 /// files (saved after every epoch, so an interrupted run keeps its best prompts).
 public final class FitSession {
-    public let segmenter: Segmenter
-    public let modelDigest: String
+    public let model: BaseModel
     public let request: FitRequest
+    var segmenter: Segmenter { model.segmenter }
 
-    /// `modelDigest`: the checkpoint's SHA-256, recorded in task.json and keying the cache.
-    public init(segmenter: Segmenter, modelDigest: String, request: FitRequest) {
-        self.segmenter = segmenter
-        self.modelDigest = modelDigest
+    public init(model: BaseModel, request: FitRequest) {
+        self.model = model
         self.request = request
     }
 
@@ -95,6 +93,8 @@ public final class FitSession {
         let (window, labels) = (request.window, request.labels)
         var phases = PhaseClock()
         let store = TaskStore(root: request.tasksDirectory)
+        // The checkpoint's digest goes into task.json and keys the cache.
+        let modelDigest = try model.sha256()
         let cache = EmbeddingCache(directory: request.cacheDirectory, modelDigest: modelDigest)
 
         // The data: cases split by name, then slices, augmentations and embeddings.
@@ -284,7 +284,7 @@ public final class FitSession {
     /// A resumed run must train the same thing against the same model.
     private func checkResumable(_ saved: TaskManifest, against current: TaskManifest) throws {
         guard saved.baseModel.sha256 == current.baseModel.sha256 else {
-            throw FitError("task '\(request.task)' was trained on another checkpoint (\(saved.baseModel.name), SHA-256 \(saved.baseModel.sha256.prefix(12))…), not this one (\(modelDigest.prefix(12))…)")
+            throw FitError("task '\(request.task)' was trained on another checkpoint (\(saved.baseModel.name), SHA-256 \(saved.baseModel.sha256.prefix(12))…), not this one (\(current.baseModel.sha256.prefix(12))…)")
         }
         guard saved.prompts == current.prompts else {
             throw FitError("task '\(request.task)' has other prompts (mode, tokens, dense, box) than this run asks for")

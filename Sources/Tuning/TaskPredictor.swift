@@ -11,10 +11,11 @@ public struct TaskPredictor {
     /// The cascade's tuned stage 2 (tokens beside the box), when validation chose it.
     let stage2: PromptTuner?
 
-    /// Loads task `name` from `store` for `segmenter`, whose checkpoint has SHA-256
-    /// `modelDigest`; a task trained on another checkpoint is refused.
-    public init(_ name: String, store: TaskStore, segmenter: Segmenter, modelDigest: String) throws {
+    /// Loads task `name` from `store` for `model`; a task trained on another checkpoint
+    /// is refused.
+    public init(_ name: String, store: TaskStore, model: BaseModel) throws {
         let manifest = try store.loadManifest(name)
+        let (segmenter, modelDigest) = (model.segmenter, try model.sha256())
         guard manifest.baseModel.sha256 == modelDigest else {
             throw InputError(file: store.folder(name).path, reason: """
                 task '\(name)' was trained on base model \(manifest.baseModel.name) with SHA-256 \

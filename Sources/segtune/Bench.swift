@@ -41,7 +41,7 @@ struct Bench: ParsableCommand {
         if let t = modelOptions.threads { Threads.count = t }
         if deepVitB { return try runDeepViTB() }
         let loadStart = ContinuousClock.now
-        let segmenter = try loadSegmenter(modelOptions)
+        let segmenter = try loadBaseModel(modelOptions).segmenter
         let loadMs = milliseconds(ContinuousClock.now - loadStart)
 
         let side = 512

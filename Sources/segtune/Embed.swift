@@ -58,8 +58,9 @@ struct Embed: ParsableCommand {
         let progress = Progress(quiet: quiet)
         let window = try parseWindow(windowOptions.window)
         let labels = try parseLabels(label)
-        let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
-        let cache = EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), modelDigest: try SHA256.hexDigest(ofFile: checkpoint))
+        let model = try loadBaseModel(modelOptions)
+        let segmenter = model.segmenter
+        let cache = try EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), model: model)
         let augmentations = AugmentationGroup.variants(noAugment ? [] : try parseAugmentations(augment))
         AtomicFiles.removeStaleTemporaries(in: cache.directory)
         var failures = 0

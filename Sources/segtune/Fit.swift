@@ -167,15 +167,14 @@ struct Fit: ParsableCommand {
         let progress = Progress(quiet: quiet)
         let window = try parseWindow(windowOptions.window)
         let labels = try parseLabels(label)
-        let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
-        let modelDigest = try SHA256.hexDigest(ofFile: checkpoint)
+        let model = try loadBaseModel(modelOptions)
         let request = FitRequest(task: task, dataset: URL(fileURLWithPath: scans), validationDataset: val.map { URL(fileURLWithPath: $0) },
                                  window: window, windowName: windowOptions.window, labels: labels, settings: settings,
                                  fieldOfView: crop, tasksDirectory: URL(fileURLWithPath: tasksDir), cacheDirectory: URL(fileURLWithPath: cacheDir), resume: resume)
         let interrupt = InterruptFlag()
         let result: FitResult
         do {
-            result = try FitSession(segmenter: segmenter, modelDigest: modelDigest, request: request)
+            result = try FitSession(model: model, request: request)
                 .run(observer: progress, shouldStop: { interrupt.isSet })
         } catch let error as FitError {
             throw runtimeFailure(error.description)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Models
-import Tuning
 
 struct ListModels: ParsableCommand {
     static let configuration = CommandConfiguration(

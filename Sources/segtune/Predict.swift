@@ -132,11 +132,10 @@ struct Predict: ParsableCommand {
     func run() throws {
         if let t = modelOptions.threads { Threads.count = t }
         let shard = try shardOptions.resolved()
-        let (segmenter, checkpoint) = try loadSegmenterAndPath(modelOptions)
+        let model = try loadBaseModel(modelOptions)
         let store = TaskStore(root: URL(fileURLWithPath: tasksDir))
-        let digest = tasks.isEmpty && cacheDir == nil ? "" : try SHA256.hexDigest(ofFile: checkpoint)
         let taskPredictors = try tasks.map { name in
-            do { return try TaskPredictor(name, store: store, segmenter: segmenter, modelDigest: digest) }
+            do { return try TaskPredictor(name, store: store, model: model) }
             catch let error as InputError { throw runtimeFailure(error.description) }
         }
         var options = Predictor.Options()
@@ -147,8 +146,8 @@ struct Predict: ParsableCommand {
         options.cascadeMargin = cascadeMargin.map { $0 / 100 }
         options.cascadeRounds = cascadeRounds
         if let zoom { options.zoom = zoom }
-        let cache = cacheDir.map { EmbeddingCache(directory: URL(fileURLWithPath: $0), modelDigest: digest) }
-        let predictor = Predictor(segmenter: segmenter, tasks: taskPredictors, options: options, embeddingCache: cache)
+        let cache = try cacheDir.map { try EmbeddingCache(directory: URL(fileURLWithPath: $0), model: model) }
+        let predictor = Predictor(segmenter: model.segmenter, tasks: taskPredictors, options: options, embeddingCache: cache)
         let prompts = BatchPrompts(box: try box.map(parseBox), boxTable: try boxes.map(readBoxTable) ?? [:],
                                    boxTableSource: boxes, points: try points.map(parsePoint))
         let batch = BatchOutput(folder: URL(fileURLWithPath: output), formats: try parseFormats(format), overlays: overlay,
@@ -194,11 +193,6 @@ final class BatchProgress: PredictObserver {
 /// `--format png,nifti,dicom-seg`, as a validation error when malformed.
 func parseFormats(_ text: String) throws -> Set<MaskFormat> {
     do { return try MaskFormat.parseList(text) } catch { throw ValidationError("--format: \(error.message)") }
-}
-
-/// The segmenter for --model / --checkpoint.
-func loadSegmenter(_ options: ModelOptions) throws -> Segmenter {
-    try loadSegmenterAndPath(options).0
 }
 
 extension Predictor.CascadeMode: ExpressibleByArgument {}

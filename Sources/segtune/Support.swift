@@ -141,17 +141,12 @@ func runtimeFailure(_ message: String) -> ExitCode {
     return ExitCode(1)
 }
 
-/// The segmenter for --model / --checkpoint, and the checkpoint's path.
-func loadSegmenterAndPath(_ options: ModelOptions) throws -> (Segmenter, URL) {
+/// The base model for --model / --checkpoint; a checkpoint that cannot be read or does
+/// not fit the model is one error line naming the file.
+func loadBaseModel(_ options: ModelOptions) throws -> BaseModel {
     let preset = try ModelPreset.named(options.model)
     let url = try checkpointURL(options, preset: preset)
-    let weights: [String: Tensor]
-    do { weights = try loadCheckpoint(at: url) } catch { throw runtimeFailure("\(url.path): \(error)") }
-    do {
-        return (try Segmenter(preset: preset, weights: weights), url)
-    } catch let e as CheckpointMismatch {
-        throw runtimeFailure("\(url.path): \(e)")
-    }
+    do { return try BaseModel(preset: preset, checkpoint: url) } catch { throw runtimeFailure("\(url.path): \(error)") }
 }
 
 /// --checkpoint, else the first of ModelLocator's places that holds the model's file.

@@ -85,7 +85,7 @@ private let segmenter: Segmenter? = hasCheckpoint ? try? Segmenter(weights: load
             training: .init(epochs: 1, batchSize: 1, learningRate: 3e-3, warmupEpochs: 0, seed: 5, augment: false,
                             validationFraction: 0, patience: nil, trainingCases: ["ellipse"], validationCases: []))
         try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: tuner.arena.values))
-        let predictor = try TaskPredictor("ellipse", store: store, segmenter: segmenter, modelDigest: "ab")
+        let predictor = try TaskPredictor("ellipse", store: store, model: BaseModel(segmenter: segmenter, sha256: "ab"))
         #expect(!predictor.usesSharedEmbedding)
         let unrelated = Tensor(zeros: [64, 64, 256])
         let predicted = predictor.mask(embedding: unrelated, geometry: example.geometry)

@@ -38,7 +38,7 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         try store.save(manifest, prompts: TaskStore.namedPrompts(tuner.arena, values: tuner.arena.values))
 
         // A two-slice volume of the example's image, with a grid, predicted and written as NIfTI.
-        let task = try TaskPredictor("ellipse", store: store, segmenter: segmenter, modelDigest: digest)
+        let task = try TaskPredictor("ellipse", store: store, model: BaseModel(segmenter: segmenter, sha256: digest))
         let (width, height) = (example.mask.width, example.mask.height)
         var image = Image(width: width, height: height, channels: 1,
                           pixels: (0..<(width * height)).map { Float(example.mask.voxels[$0]) * 150 + 40 })
@@ -90,9 +90,10 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         settings.validationFraction = 0.25
         let request = FitRequest(task: "wm", dataset: scans, settings: settings,
                                  tasksDirectory: folder.appendingPathComponent("tasks"), cacheDirectory: folder.appendingPathComponent("cache"))
-        let digest = try SHA256.hexDigest(ofFile: checkpoint)
+        // The model as another program loads it: its digest is the checkpoint's.
+        let model = BaseModel(segmenter: DecoderTuningTests.segmenter, sha256: try SHA256.hexDigest(ofFile: checkpoint))
         let recorder = Recorder()
-        let result = try FitSession(segmenter: DecoderTuningTests.segmenter, modelDigest: digest, request: request).run(observer: recorder)
+        let result = try FitSession(model: model, request: request).run(observer: recorder)
         #expect(result.stop == .finished && result.failures.isEmpty)
         #expect(result.manifest.training.validationCases.count == 1 && result.manifest.training.trainingCases.count == 3)
         #expect(recorder.epochs.count == 1 && result.untuned != nil && result.manifest.cascade != nil)
@@ -109,9 +110,9 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
 
         // A second session over the same task refuses to overwrite it.
         #expect(throws: FitError.self) {
-            try FitSession(segmenter: DecoderTuningTests.segmenter, modelDigest: digest, request: request).run(observer: recorder)
+            try FitSession(model: model, request: request).run(observer: recorder)
         }
-        let task = try TaskPredictor("wm", store: TaskStore(root: request.tasksDirectory), segmenter: DecoderTuningTests.segmenter, modelDigest: digest)
+        let task = try TaskPredictor("wm", store: TaskStore(root: request.tasksDirectory), model: model)
         let volume = try readVolume(at: scans.appendingPathComponent("images/mni152-z100.png"))
         let outputs = try Predictor(segmenter: DecoderTuningTests.segmenter, tasks: [task]).predict(volume)
         #expect(outputs.first?.mask.width == volume.slices[0].width)

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Tuning
+@testable import Models
 
 @Test(arguments: [
     ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
@@ -15,17 +15,7 @@ func sha256KnownVectors(input: String, digest: String) {
 }
 
 @Test func sha256OfTheDefaultWeightsMatchesThePublishedDigest() throws {
-    let weights = repositoryRoot.appendingPathComponent("models/lite_medsam.pth")
+    let weights = ParityFixtures.repositoryRoot.appendingPathComponent("models/lite_medsam.pth")
     try #require(FileManager.default.fileExists(atPath: weights.path), "run scripts/setup first")
     #expect(try SHA256.hexDigest(ofFile: weights) == "79d8c9dca6db4d69d3f905579e5250af05e859fff9c1f543e89a513c3028ce76")
-}
-
-@Test func splitIsByCaseAndDeterministic() {
-    let cases = (0 ..< 10).map { "case\($0)" }
-    let first = splitByCase(cases, validationFraction: 0.2, seed: 1)
-    #expect(first.validation.count == 2)
-    #expect(Set(first.training).isDisjoint(with: first.validation))
-    #expect(Set(first.training + first.validation) == Set(cases))
-    #expect(splitByCase(cases, validationFraction: 0.2, seed: 1).validation == first.validation)
-    #expect(splitByCase(["a", "b"], validationFraction: 0.1, seed: 1).validation.count == 1)
 }
