@@ -1,6 +1,7 @@
 #include "cimageio.h"
 #include <zlib.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,4 +68,33 @@ int cio_write_gzip(const char *path, const uint8_t *data, size_t size, char *err
         return -1;
     }
     return 0;
+}
+
+int cio_inflate_exact(const uint8_t *input, size_t input_size, uint8_t *output, size_t output_size,
+                      char *error, size_t error_size) {
+    if (input_size > UINT_MAX || output_size > UINT_MAX) {
+        snprintf(error, error_size, "compressed data over 4 GiB are not supported");
+        return -1;
+    }
+    z_stream stream;
+    memset(&stream, 0, sizeof stream);
+    // 15 + 32: a gzip or a zlib stream, told apart by its header.
+    if (inflateInit2(&stream, 15 + 32) != Z_OK) { snprintf(error, error_size, "cannot start decompression"); return -1; }
+    stream.next_in = (Bytef *)input;
+    stream.avail_in = (uInt)input_size;
+    stream.next_out = output;
+    stream.avail_out = (uInt)output_size;
+    int status = inflate(&stream, Z_FINISH);
+    size_t produced = output_size - stream.avail_out;
+    const char *message = stream.msg;
+    inflateEnd(&stream);
+    if (status == Z_STREAM_END && produced == output_size) return 0;
+    if (status == Z_STREAM_END || (status == Z_BUF_ERROR && stream.avail_out > 0)) {
+        snprintf(error, error_size, "truncated: the compressed data hold %zu of the %zu bytes the header gives", produced, output_size);
+    } else if (status == Z_BUF_ERROR) {
+        snprintf(error, error_size, "the compressed data hold more than the %zu bytes the header gives", output_size);
+    } else {
+        snprintf(error, error_size, "corrupt compressed data (%s)", message ? message : "zlib error");
+    }
+    return -1;
 }

@@ -147,30 +147,15 @@ func niftiGeometry(size: [Int], pixdim: [Double], qfac: Float, qformCode: Int16,
 /// The volume in canonical (LPS) order when its orientation is known; slices along canonical z.
 func readNIfTIVolume(at url: URL) throws -> Volume {
     let volume = try readNIfTI(at: url)
-    let size = volume.geometry.canonicalSize
-    let spacing = volume.geometry.isOriented ? volume.geometry.canonicalSpacing! : volume.spacing
-    let values = volume.geometry.toCanonical(volume.values)
-    let perSlice = size[0] * size[1]
-    let slices = (0..<size[2]).map { z in
-        var image = Image(width: size[0], height: size[1], channels: 1,
-                          pixels: Array(values[(z * perSlice)..<((z + 1) * perSlice)]))
-        image.pixelSpacing = (x: spacing[0], y: spacing[1])
-        image.source = url.path
-        return image
-    }
-    var result = Volume(slices: slices, spacing: spacing, source: url.path)
-    result.geometry = volume.geometry
+    var result = volume.grid.volume(source: url.path)
     result.niftiHeader = volume.header
     return result
 }
 
 func readNIfTIMask(at url: URL, labels: Set<Int>?) throws -> Mask {
-    let volume = try readNIfTI(at: url)
-    // NaN or huge values are no label: background (Int() of them would trap).
-    let voxels = volume.values.map { v -> UInt8 in
-        v.isFinite && abs(v) < 1e9 && isForeground(Int(v.rounded()), labels) ? 1 : 0
-    }
-    let size = volume.geometry.canonicalSize
-    return Mask(width: size[0], height: size[1], depth: size[2], voxels: volume.geometry.toCanonical(voxels),
-                spacing: volume.geometry.canonicalSpacing ?? volume.spacing)
+    try readNIfTI(at: url).grid.mask(labels: labels)
+}
+
+extension NIfTIVolume {
+    var grid: StoredGrid { StoredGrid(size: [width, height, depth], spacing: spacing, values: values, geometry: geometry) }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Tensors
 
-/// Runs epochs of decoder-mode training and keeps the best prompts.
+/// Runs epochs of training (decoder or deep mode: the tuner knows which) and keeps the best prompts.
 ///
 /// Each epoch visits the training examples in a seeded random order in batches,
 /// then scores the validation examples: stage 1 (the tokens' own masks) and, with

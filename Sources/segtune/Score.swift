@@ -11,6 +11,7 @@ struct Score: ParsableCommand {
             PREDICTION and REFERENCE are two mask files, or two folders whose entries pair by name:
               <case>.png                 a 2-D case (nonzero pixels are foreground)
               <case>.nii, <case>.nii.gz  a 3-D volume, scored as a whole
+              <case>.nrrd, <case>.seg.nrrd  a 3-D NRRD volume or a Slicer segmentation (a label map)
               <case>/<slice>.png         slices stacked in name order into one 3-D case
               <case>.seg.dcm             a DICOM SEG, placed on its series (--series)
 

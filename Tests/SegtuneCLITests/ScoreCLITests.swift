@@ -186,3 +186,14 @@ private func writeNIfTI(_ voxels: [UInt8], _ w: Int, _ h: Int, _ d: Int, spacing
     let help = try ScoreCLI.run(["score", "--help"], in: ScoreCLI.folder()).stdout
     #expect(help == (try String(contentsOf: snapshot, encoding: .utf8)))
 }
+
+@Test func slicerSegmentationScoresAgainstTheNIfTIOfTheSameLabels() throws {
+    // The same label map written by pynrrd (Slicer's .seg.nrrd) and by nibabel (scripts/make-nrrd-fixtures).
+    let fixtures = SegtuneBinary.repositoryRoot.appendingPathComponent("fixtures/nrrd")
+    let run = try ScoreCLI.run(["score", "--json", "--pred-label", "5", "--ref-label", "5",
+                                fixtures.appendingPathComponent("labels.seg.nrrd").path,
+                                fixtures.appendingPathComponent("labels.nii.gz").path], in: try ScoreCLI.folder())
+    #expect(run.status == 0, "\(run.stderr)")
+    let summary = try #require(try ScoreCLI.json(run.stdout)["summary"] as? [String: Any])
+    #expect((summary["dice"] as? [String: Any])?["mean"] as? Double == 1)
+}

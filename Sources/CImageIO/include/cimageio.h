@@ -50,6 +50,11 @@ void cio_free(void *pointer);
 /// Writes `data` gzip-compressed to `path` (the caller renames it into place).
 int cio_write_gzip(const char *path, const uint8_t *data, size_t size, char *error, size_t error_size);
 
+/// Inflates a gzip or zlib stream into exactly `output_size` bytes; fewer (truncated) or
+/// more (a header that understates the data) is an error with a one-line reason.
+int cio_inflate_exact(const uint8_t *input, size_t input_size, uint8_t *output, size_t output_size,
+                      char *error, size_t error_size);
+
 #ifdef __cplusplus
 }
 #endif
