@@ -63,17 +63,17 @@ private func pair(root: URL, layout: Dataset.Layout, images: URL, masks: URL) th
         let name: String?
         if layout == .nnUNet {
             // Channel 0 is the image; further channels (_0001, …) are other modalities.
-            let stem = caseName(url, kinds: ["nii.gz", "nii", "nrrd"])
+            let stem = caseName(url, kinds: ["nii.gz", "nii", "nrrd", "mha"])
             name = stem.flatMap { $0.hasSuffix("_0000") ? String($0.dropLast(5)) : nil }
         } else {
-            name = isFolder(url) ? url.lastPathComponent : caseName(url, kinds: ["nii.gz", "nii", "nrrd", "nhdr", "dcm", "png", "jpg", "jpeg"])
+            name = isFolder(url) ? url.lastPathComponent : caseName(url, kinds: ["nii.gz", "nii", "nrrd", "nhdr", "mha", "mhd", "dcm", "png", "jpg", "jpeg"])
         }
         if let name, imageByCase[name] == nil { imageByCase[name] = url } else { unpaired.append(url) }
     }
     var maskByCase: [String: URL] = [:]
     for url in try entries(masks) {
         let name = isFolder(url) ? (layout == .imagesMasks ? url.lastPathComponent : nil)
-                                 : caseName(url, kinds: layout == .nnUNet ? ["nii.gz", "nii", "nrrd"] : ["nii.gz", "nii", "seg.nrrd", "nrrd", "nhdr", "png"])
+                                 : caseName(url, kinds: layout == .nnUNet ? ["nii.gz", "nii", "nrrd", "mha"] : ["nii.gz", "nii", "seg.nrrd", "nrrd", "nhdr", "mha", "mhd", "png"])
         if let name, maskByCase[name] == nil { maskByCase[name] = url } else { unpaired.append(url) }
     }
     var cases: [Dataset.Case] = []

@@ -39,7 +39,7 @@ public func discoverInputs(_ paths: [String], depth: Int = 4) -> (inputs: [ScanI
                 .sorted { $0.lastPathComponent < $1.lastPathComponent }
             let subfolders = entries.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }
             let files = entries.filter { !subfolders.contains($0) }
-            let images = files.filter { [.png, .jpeg, .nifti, .nrrd].contains(FileKind($0)) }
+            let images = files.filter { [.png, .jpeg, .nifti, .nrrd, .metaImage].contains(FileKind($0)) }
             let dicomCandidates = files.filter { !images.contains($0) && !notScans.contains($0.pathExtension.lowercased()) }
             let inner = top ? "" : prefix + url.lastPathComponent + "_"
             inputs += images.map { ScanInput(name: inner + scanStem($0), url: $0) }
@@ -67,6 +67,6 @@ private let notScans: Set<String> = ["txt", "csv", "tsv", "json", "md", "xml", "
 public func scanStem(_ url: URL) -> String {
     let name = url.lastPathComponent
     if name.lowercased().hasSuffix(".nii.gz") { return String(name.dropLast(7)) }
-    let known: Set<String> = ["png", "jpg", "jpeg", "dcm", "dicom", "nii", "nrrd", "nhdr"]
+    let known: Set<String> = ["png", "jpg", "jpeg", "dcm", "dicom", "nii", "nrrd", "nhdr", "mha", "mhd"]
     return known.contains(url.pathExtension.lowercased()) ? url.deletingPathExtension().lastPathComponent : name
 }

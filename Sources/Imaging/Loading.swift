@@ -34,6 +34,8 @@ public func readVolume(at url: URL) throws -> Volume {
         return try readNIfTIVolume(at: url)
     case .nrrd:
         return try readNRRD(at: url).grid.volume(source: url.path)
+    case .metaImage:
+        return try readMetaImage(at: url).volume(source: url.path)
     case .dicom, .unknown:
         // DICOM files often have no extension at all.
         let frames = try readDICOM(at: url)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads a mask from a PNG (nonzero is foreground) or a NIfTI or NRRD label map (3-D, with spacing).
+/// Reads a mask from a PNG (nonzero is foreground) or a NIfTI, NRRD or MetaImage label map (3-D, with spacing).
 /// `labels`: when given, only voxels whose value is one of these labels are foreground.
 /// Palette PNGs are read as their indices (the usual way label maps are stored).
 public func readMask(at url: URL, labels: Set<Int>? = nil) throws -> Mask {
@@ -24,8 +24,10 @@ public func readMask(at url: URL, labels: Set<Int>? = nil) throws -> Mask {
         return try readNIfTIMask(at: url, labels: labels)
     case .nrrd:
         return try readNRRD(at: url).grid.mask(labels: labels)
+    case .metaImage:
+        return try readMetaImage(at: url).mask(labels: labels)
     default:
-        throw InputError(file: url.path, reason: "a mask must be a PNG, NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .seg.nrrd, .nhdr) file")
+        throw InputError(file: url.path, reason: "a mask must be a PNG, NIfTI (.nii, .nii.gz), NRRD (.nrrd, .seg.nrrd, .nhdr) or MetaImage (.mha, .mhd) file")
     }
 }
 
@@ -37,7 +39,7 @@ func isForeground(_ value: Int, _ labels: Set<Int>?) -> Bool {
 
 /// The file formats segtune reads, by file name (DICOM files often have no extension: `unknown`).
 public enum FileKind: Sendable {
-    case dicom, png, jpeg, nifti, nrrd, unknown
+    case dicom, png, jpeg, nifti, nrrd, metaImage, unknown
 
     public init(_ url: URL) {
         let name = url.lastPathComponent.lowercased()
@@ -46,6 +48,7 @@ public enum FileKind: Sendable {
         case "dcm", "dicom": self = .dicom
         case "png": self = .png
         case "nrrd", "nhdr": self = .nrrd
+        case "mha", "mhd": self = .metaImage
         case "jpg", "jpeg": self = .jpeg
         default: self = .unknown
         }

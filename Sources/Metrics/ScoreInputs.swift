@@ -108,7 +108,7 @@ private func isFolder(_ url: URL) throws -> Bool {
 private func caseName(_ url: URL) -> String? {
     let name = url.lastPathComponent
     if isOverlay(name) { return nil }
-    for suffix in [".png", ".nii.gz", ".nii", ".seg.dcm", ".seg.nrrd", ".nrrd", ".nhdr"] where name.lowercased().hasSuffix(suffix) {
+    for suffix in [".png", ".nii.gz", ".nii", ".seg.dcm", ".seg.nrrd", ".nrrd", ".nhdr", ".mha", ".mhd"] where name.lowercased().hasSuffix(suffix) {
         return String(name.dropLast(suffix.count))
     }
     return nil

@@ -9,8 +9,8 @@ struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Learn a task's prompts from scans and reference masks (the model stays frozen).",
         discussion: """
-            SCANS is a dataset folder: images/<case>.(png|jpg|dcm|nii|nii.gz|nrrd|nhdr) or images/<case>/ \
-            (a DICOM series) with masks/<case>.(png|nii|nii.gz|nrrd|seg.nrrd|nhdr) or masks/<case>/<slice>.png; \
+            SCANS is a dataset folder: images/<case>.(png|jpg|dcm|nii|nii.gz|nrrd|nhdr|mha|mhd) or images/<case>/ \
+            (a DICOM series) with masks/<case>.(png|nii|nii.gz|nrrd|seg.nrrd|nhdr|mha|mhd) or masks/<case>/<slice>.png; \
             or nnU-Net's imagesTr/<case>_0000.nii.gz with labelsTr/<case>.nii.gz.
 
             Writes <tasks-dir>/<task>/prompts.safetensors (the learned prompts, kilobytes) and \

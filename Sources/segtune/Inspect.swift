@@ -62,8 +62,8 @@ struct Inspect: ParsableCommand {
         let files = try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
             .filter { !$0.hasPrefix(".") }.map { url.appendingPathComponent($0) }
             .filter { !FileManager.default.fileExists(atPath: $0.path + "/.") }
-        let images = files.filter { [.png, .jpeg, .nifti, .nrrd].contains(FileKind($0)) }
-        let others = files.filter { ![.png, .jpeg, .nifti, .nrrd].contains(FileKind($0)) }
+        let images = files.filter { [.png, .jpeg, .nifti, .nrrd, .metaImage].contains(FileKind($0)) }
+        let others = files.filter { ![.png, .jpeg, .nifti, .nrrd, .metaImage].contains(FileKind($0)) }
         var failures = 0
         for image in images { failures += inspect(image) }
         if !others.isEmpty || images.isEmpty {

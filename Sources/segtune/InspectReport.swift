@@ -101,6 +101,7 @@ private func formatName(_ path: String) -> String {
     if lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") { return "JPEG" }
     if lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") { return "NIfTI" }
     if lower.hasSuffix(".nrrd") || lower.hasSuffix(".nhdr") { return "NRRD" }
+    if lower.hasSuffix(".mha") || lower.hasSuffix(".mhd") { return "MetaImage" }
     return "image"
 }
 

@@ -9,9 +9,9 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write masks (PNG, NIfTI, DICOM SEG): with a trained task (no prompt needed), or zero-shot from a box and/or points.",
         discussion: """
-            INPUT: image files (PNG, JPEG, DICOM, NIfTI, NRRD), DICOM series folders, folders of such files, \
+            INPUT: image files (PNG, JPEG, DICOM, NIfTI, NRRD, MetaImage), DICOM series folders, folders of such files, \
             or dataset folders (their images/). A 2-D image gives OUT/<stem>.png; a volume (DICOM \
-            series, multi-frame DICOM, NIfTI, NRRD) gives OUT/<case>/<slice>.png, slice = the Instance \
+            series, multi-frame DICOM, NIfTI, NRRD, MetaImage) gives OUT/<case>/<slice>.png, slice = the Instance \
             Number (or the 1-based slice index) zero-padded to 4. Masks are 8-bit, 0 background and \
             255 foreground, at the input's size. With several --task, each writes to OUT/<task>/, \
             and all tasks share one encoder pass per image (per window and crop).

@@ -12,6 +12,7 @@ struct Score: ParsableCommand {
               <case>.png                 a 2-D case (nonzero pixels are foreground)
               <case>.nii, <case>.nii.gz  a 3-D volume, scored as a whole
               <case>.nrrd, <case>.seg.nrrd  a 3-D NRRD volume or a Slicer segmentation (a label map)
+              <case>.mha, <case>.mhd     a 3-D MetaImage volume (ITK)
               <case>/<slice>.png         slices stacked in name order into one 3-D case
               <case>.seg.dcm             a DICOM SEG, placed on its series (--series)
 

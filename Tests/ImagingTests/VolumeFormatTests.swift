@@ -2,10 +2,11 @@ import Foundation
 import Testing
 @testable import Imaging
 
-/// NRRD files written by pynrrd (scripts/make-nrrd-fixtures) from a crop of
-/// TotalSegmentator's test CT, against the same crop written as NIfTI by nibabel: each
-/// must reach the same canonical voxels, spacing and place in the patient.
-@Suite struct NRRDTests {
+/// NRRD files written by pynrrd and MetaImage files written by ITK (SimpleITK), from a
+/// crop of TotalSegmentator's test CT (scripts/make-nrrd-fixtures), against the same crop
+/// written as NIfTI by nibabel: each must reach the same canonical voxels, spacing and
+/// place in the patient.
+@Suite struct VolumeFormatTests {
     static let folder = repositoryRoot.appendingPathComponent("fixtures/nrrd")
 
     /// Canonical voxel (i, j, k) → LPS mm, from the stored affine and the axis map.
@@ -24,7 +25,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["ct.nrrd", "ct-lps.nhdr", "ct-permuted.nrrd"])
+    @Test(arguments: ["ct.nrrd", "ct-lps.nhdr", "ct-permuted.nrrd", "ct.mha", "ct-permuted.mhd"])
     func readsAsTheNIfTIOfTheSameVoxels(name: String) throws {
         let nifti = try readVolume(at: Self.folder.appendingPathComponent("ct.nii.gz"))
         let nrrd = try readVolume(at: Self.folder.appendingPathComponent(name))
@@ -43,6 +44,7 @@ import Testing
         #expect(liver.width == 24 && liver.height == 20 && liver.depth == 6)
         let file = try readNRRD(at: url)
         #expect(file.labelNames[5] == "liver" && file.labelNames[79] == "spinal_cord" && file.labelNames.count == 6)
+        #expect(try readMask(at: Self.folder.appendingPathComponent("labels.mha"), labels: [5]).voxels == reference.voxels)
     }
 
     @Test func datasetsPairAScanWithItsSlicerSegmentation() throws {
@@ -72,8 +74,14 @@ import Testing
             ("endian", Data("NRRD0004\ntype: short\ndimension: 3\nsizes: 1 1 1\nencoding: raw\n\n\0\0".utf8), "needs 'endian'"),
             ("detached", Data("NRRD0004\ntype: uint8\ndimension: 3\nsizes: 2 2 2\nencoding: raw\ndata file: missing.raw\n".utf8), "cannot read"),
         ]
-        for (name, bytes, reason) in cases {
-            let url = dir.appendingPathComponent(name + ".nrrd")
+        let mha = try Data(contentsOf: Self.folder.appendingPathComponent("ct.mha"))
+        let mhaCases: [(String, Data, String)] = [
+            ("mha-truncated", mha.prefix(mha.count - 200), "truncated"),
+            ("mha-channels", Data("NDims = 3\nDimSize = 2 2 2\nElementNumberOfChannels = 3\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n".utf8), "3 channels per voxel"),
+            ("mha-binary", Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "not a MetaImage file"),
+        ]
+        for (name, bytes, reason) in cases + mhaCases {
+            let url = dir.appendingPathComponent(name + (name.hasPrefix("mha") ? ".mha" : ".nrrd"))
             try bytes.write(to: url)
             do {
                 _ = try readVolume(at: url)
