@@ -98,3 +98,31 @@ int cio_inflate_exact(const uint8_t *input, size_t input_size, uint8_t *output, 
     }
     return -1;
 }
+
+int cio_gzip_compress(const uint8_t *input, size_t input_size, uint8_t **output, size_t *output_size,
+                      char *error, size_t error_size) {
+    *output = NULL;
+    *output_size = 0;
+    if (input_size > UINT_MAX) { snprintf(error, error_size, "data over 4 GiB are not supported"); return -1; }
+    z_stream stream;
+    memset(&stream, 0, sizeof stream);
+    // 15 + 16: a gzip stream (NRRD's "encoding: gzip").
+    if (deflateInit2(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        snprintf(error, error_size, "cannot start compression");
+        return -1;
+    }
+    uLong bound = deflateBound(&stream, (uLong)input_size);
+    uint8_t *buffer = malloc(bound > 0 ? bound : 1);
+    if (!buffer) { deflateEnd(&stream); snprintf(error, error_size, "out of memory"); return -1; }
+    stream.next_in = (Bytef *)input;
+    stream.avail_in = (uInt)input_size;
+    stream.next_out = buffer;
+    stream.avail_out = (uInt)bound;
+    int status = deflate(&stream, Z_FINISH);
+    size_t produced = bound - stream.avail_out;
+    deflateEnd(&stream);
+    if (status != Z_STREAM_END) { free(buffer); snprintf(error, error_size, "cannot compress"); return -1; }
+    *output = buffer;
+    *output_size = produced;
+    return 0;
+}

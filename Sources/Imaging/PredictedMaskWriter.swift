@@ -8,17 +8,21 @@ public enum MaskFormat: String, CaseIterable, Sendable {
     case nifti
     /// `<name>.seg.dcm`, a binary DICOM Segmentation referencing a DICOM series.
     case dicomSeg = "dicom-seg"
+    /// `<name>.nrrd`, uint8 0/1, on the input's stored grid in LPS space (3D Slicer, ITK).
+    case nrrd
+    /// `<name>.seg.nrrd`, the same as a 3D Slicer segmentation: one segment named by the task.
+    case segNrrd = "seg.nrrd"
 
-    /// Parses "png,nifti,dicom-seg".
+    /// Parses "png,nifti,dicom-seg,nrrd,seg.nrrd".
     public static func parseList(_ text: String) throws(MaskFormatParseError) -> Set<MaskFormat> {
         var formats = Set<MaskFormat>()
         for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
             guard let format = MaskFormat(rawValue: name) else {
-                throw MaskFormatParseError(message: "unknown format '\(name)': use png, nifti, dicom-seg (comma-separated)")
+                throw MaskFormatParseError(message: "unknown format '\(name)': use png, nifti, dicom-seg, nrrd, seg.nrrd (comma-separated)")
             }
             formats.insert(format)
         }
-        if formats.isEmpty { throw MaskFormatParseError(message: "give at least one format: png, nifti, dicom-seg") }
+        if formats.isEmpty { throw MaskFormatParseError(message: "give at least one format: png, nifti, dicom-seg, nrrd, seg.nrrd") }
         return formats
     }
 }
@@ -38,8 +42,8 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
                                overlays shown: [Image]? = nil, label: String, to folder: URL) throws {
     let images = volume.slices
     // Refused before anything is written: a case gets all its outputs or none.
-    if formats.contains(.nifti) && volume.geometry == nil && volume.niftiHeader == nil {
-        throw InputError(file: volume.source, reason: "--format nifti needs a NIfTI volume or a DICOM series (this input has no voxel grid)")
+    for format in [MaskFormat.nifti, .nrrd, .segNrrd] where formats.contains(format) && volume.geometry == nil && volume.niftiHeader == nil {
+        throw InputError(file: volume.source, reason: "--format \(format.rawValue) needs a volume (NIfTI, NRRD, MetaImage or a DICOM series); this input has no voxel grid")
     }
     if formats.contains(.dicomSeg) && (volume.geometry == nil || volume.storedSlices == nil) {
         throw InputError(file: volume.source, reason: "--format dicom-seg needs a DICOM series (a folder of slices)")
@@ -74,6 +78,12 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
     }
     if formats.contains(.nifti) {
         try writeNIfTIMask(mask, like: volume, to: folder.appendingPathComponent(name + ".nii.gz"))
+    }
+    if formats.contains(.nrrd) {
+        try writeNRRDMask(mask, like: volume, to: folder.appendingPathComponent(name + ".nrrd"))
+    }
+    if formats.contains(.segNrrd) {
+        try writeNRRDMask(mask, like: volume, segment: label, to: folder.appendingPathComponent(name + ".seg.nrrd"))
     }
     if formats.contains(.dicomSeg) {
         let (geometry, stored) = (volume.geometry!, volume.storedSlices!)
@@ -115,6 +125,8 @@ public func predictedMaskExists(name: String, formats: Set<MaskFormat>, overlays
     }
     if formats.contains(.nifti) && !exists(name + ".nii.gz") { return false }
     if formats.contains(.dicomSeg) && !exists(name + ".seg.dcm") { return false }
+    if formats.contains(.nrrd) && !exists(name + ".nrrd") { return false }
+    if formats.contains(.segNrrd) && !exists(name + ".seg.nrrd") { return false }
     return true
 }
 

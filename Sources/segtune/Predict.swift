@@ -20,7 +20,9 @@ struct Predict: ParsableCommand {
             NIfTI input's own header (dims, pixdim, qform/sform), or for a DICOM series a header \
             from its Image Position/Orientation. --format dicom-seg writes OUT/<case>.seg.dcm, a \
             binary DICOM Segmentation referencing the series' instances, with the task's name as \
-            the segment label and the source's patient and study. Volumes are segmented in \
+            the segment label and the source's patient and study. --format nrrd writes OUT/<case>.nrrd \
+            (uint8 0/1 on the input's grid, LPS space) and --format seg.nrrd OUT/<case>.seg.nrrd, a \
+            3D Slicer segmentation with one segment named by the task. Volumes are segmented in \
             canonical LPS order (axial slices, columns to the patient's left, rows to posterior) \
             and written back in the input's own order.
 
@@ -83,7 +85,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Replace the task's cascade rounds: 1, or 2 (a second box from the first pass's mask).")
     var cascadeRounds: Int?
 
-    @Option(help: "Outputs, comma-separated: png, nifti (volumes), dicom-seg (DICOM series).")
+    @Option(help: "Outputs, comma-separated: png, nifti, nrrd, seg.nrrd (volumes), dicom-seg (DICOM series).")
     var format: String = "png"
 
     @Option(name: [.short, .customLong("output")], help: "Output folder.")

@@ -58,6 +58,26 @@ import Testing
         #expect(discoverInputs([dir.appendingPathComponent("images").path]).inputs.map(\.name) == ["case1"])
     }
 
+    @Test(arguments: ["ct.nii.gz", "ct-permuted.nrrd", "ct-permuted.mhd"])
+    func masksWrittenAsNRRDLandOnTheInputsGrid(input: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-nrrd-out-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let volume = try readVolume(at: Self.folder.appendingPathComponent(input))
+        let liver = try readMask(at: Self.folder.appendingPathComponent("labels.nii.gz"), labels: [5])
+        try writePredictedMask(liver, of: volume, name: "case", formats: [.nrrd, .segNrrd], label: "liver", to: dir)
+        #expect(predictedMaskExists(name: "case", formats: [.nrrd, .segNrrd], overlays: false, in: dir))
+        for name in ["case.nrrd", "case.seg.nrrd"] {
+            let url = dir.appendingPathComponent(name)
+            #expect(try readMask(at: url).voxels == liver.voxels)
+            // Stored like the input, placed like it.
+            let back = try readVolume(at: url)
+            #expect(back.geometry?.storedSize == volume.geometry?.storedSize)
+            let (a, b) = (try Self.corners(back), try Self.corners(volume))
+            for (p, q) in zip(a.joined(), b.joined()) { #expect(abs(p - q) < 1e-4) }
+        }
+        #expect(try readNRRD(at: dir.appendingPathComponent("case.seg.nrrd")).labelNames == [1: "liver"])
+    }
+
     @Test func damagedFilesAreOneLineErrors() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-nrrd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -55,6 +55,10 @@ int cio_write_gzip(const char *path, const uint8_t *data, size_t size, char *err
 int cio_inflate_exact(const uint8_t *input, size_t input_size, uint8_t *output, size_t output_size,
                       char *error, size_t error_size);
 
+/// Compresses `input` into a gzip stream in a malloc'd buffer the caller frees with cio_free.
+int cio_gzip_compress(const uint8_t *input, size_t input_size, uint8_t **output, size_t *output_size,
+                      char *error, size_t error_size);
+
 #ifdef __cplusplus
 }
 #endif
