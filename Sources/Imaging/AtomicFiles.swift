@@ -34,9 +34,7 @@ public enum AtomicFiles {
     public static func moveIntoPlace(_ temporary: URL, at url: URL) throws {
         if rename(temporary.path, url.path) == 0 { return }
         let firstError = errno
-        var isFolder: ObjCBool = false
-        guard (firstError == ENOTEMPTY || firstError == EEXIST),
-              FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue else {
+        guard (firstError == ENOTEMPTY || firstError == EEXIST), isFolder(url) else {
             try? FileManager.default.removeItem(at: temporary)
             throw InputError(file: url.path, reason: "cannot move the written output into place (\(String(cString: strerror(firstError))))")
         }

@@ -103,9 +103,25 @@ private func caseName(_ url: URL, kinds: [String]) -> String? {
     return nil
 }
 
-func isFolder(_ url: URL) -> Bool {
-    var folder: ObjCBool = false
-    return FileManager.default.fileExists(atPath: url.path, isDirectory: &folder) && folder.boolValue
+/// What a path names: the one place that asks the file system (`isFolder`, `folderOrFile`).
+public enum PathEntry: Sendable {
+    case missing, file, folder
+
+    public init(_ url: URL) {
+        var folder: ObjCBool = false
+        self = !FileManager.default.fileExists(atPath: url.path, isDirectory: &folder) ? .missing : folder.boolValue ? .folder : .file
+    }
+}
+
+public func isFolder(_ url: URL) -> Bool { PathEntry(url) == .folder }
+
+/// Whether `url` is a folder; a missing path is the error every reader gives for it.
+public func isExistingFolder(_ url: URL) throws(InputError) -> Bool {
+    switch PathEntry(url) {
+    case .missing: throw InputError(file: url.path, reason: "no such file or folder")
+    case .file: return false
+    case .folder: return true
+    }
 }
 
 /// One case's slices with their 2-D masks, checked to have the same sizes.

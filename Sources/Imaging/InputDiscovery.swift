@@ -20,12 +20,12 @@ public struct ScanInput: Sendable, Equatable {
 public func discoverInputs(_ paths: [String], depth: Int = 4) -> (inputs: [ScanInput], errors: [InputError]) {
     var inputs: [ScanInput] = [], errors: [InputError] = []
     func visit(_ url: URL, level: Int, top: Bool, prefix: String) {
-        var folder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &folder) else {
-            errors.append(InputError(file: url.path, reason: "no such file or folder"))
+        let folder: Bool
+        do { folder = try isExistingFolder(url) } catch {
+            errors.append(error)
             return
         }
-        guard folder.boolValue else {
+        guard folder else {
             inputs.append(ScanInput(name: prefix + scanStem(url), url: url))
             return
         }

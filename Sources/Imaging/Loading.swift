@@ -11,11 +11,7 @@ public func readImages(at url: URL) throws -> [Image] {
 /// Like `readImages`, with the slice spacing of volumes. A folder with more than one
 /// series is an error that lists them (use `scanDICOMFolder` to read each).
 public func readVolume(at url: URL) throws -> Volume {
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
-        throw InputError(file: url.path, reason: "no such file or folder")
-    }
-    if isFolder.boolValue {
+    if try isExistingFolder(url) {
         let scan = try scanDICOMFolder(at: url)
         guard scan.series.count == 1 else {
             let list = scan.series.map { "\($0.seriesInstanceUID ?? "no UID") (\($0.slices.count) slice\($0.slices.count == 1 ? "" : "s"))" }.joined(separator: ", ")

@@ -112,9 +112,8 @@ public func predictedMaskExists(name: String, formats: Set<MaskFormat>, overlays
     let files = FileManager.default
     func exists(_ file: String) -> Bool { files.fileExists(atPath: folder.appendingPathComponent(file).path) }
     if formats.contains(.png) {
-        var isFolder: ObjCBool = false
         let sliceFolder = folder.appendingPathComponent(name)
-        if files.fileExists(atPath: sliceFolder.path, isDirectory: &isFolder), isFolder.boolValue {
+        if isFolder(sliceFolder) {
             let entries = (try? files.contentsOfDirectory(atPath: sliceFolder.path)) ?? []
             let overlayCount = entries.filter { $0.hasSuffix(".overlay.png") }.count
             let maskCount = entries.filter { $0.hasSuffix(".png") }.count - overlayCount

@@ -27,7 +27,7 @@ public struct Pairing: Sendable {
 /// `<case>.nii(.gz)`, and `<case>/` folders of slice PNGs (one 3-D case each).
 /// Other files are ignored.
 public func pairInputs(prediction: URL, reference: URL) throws -> Pairing {
-    let predFolder = try isFolder(prediction), refFolder = try isFolder(reference)
+    let predFolder = try isExistingFolder(prediction), refFolder = try isExistingFolder(reference)
     guard predFolder == refFolder else {
         throw InputError(file: (predFolder ? prediction : reference).path,
                          reason: "is a folder while \((predFolder ? reference : prediction).path) is a file: give two files or two folders")
@@ -42,7 +42,7 @@ public func pairInputs(prediction: URL, reference: URL) throws -> Pairing {
     for name in Set(preds.keys).union(refs.keys).sorted(by: naturalOrder) {
         switch (preds[name], refs[name]) {
         case let (p?, r?):
-            let ps = try isFolder(p) ? slicePNGs(in: p) : nil, rs = try isFolder(r) ? slicePNGs(in: r) : nil
+            let ps = try isExistingFolder(p) ? slicePNGs(in: p) : nil, rs = try isExistingFolder(r) ? slicePNGs(in: r) : nil
             if let ps, let rs {
                 guard ps == rs else {
                     let missing = rs.filter { !ps.contains($0) }, extra = ps.filter { !rs.contains($0) }
@@ -71,7 +71,7 @@ public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLa
                 throw InputError(file: url.path, reason: "a DICOM SEG is scored on its series: give --series FOLDER")
             }
             let own = series.appendingPathComponent(pair.name)
-            return try readSegmentationMask(at: url, series: (try? isFolder(own)) == true ? own : series)
+            return try readSegmentationMask(at: url, series: isFolder(own) ? own : series)
         }
         return try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, labels: labels)
     }
@@ -95,13 +95,6 @@ private func readStack(_ folder: URL, _ slices: [String], _ labels: Set<Int>?) t
     return Mask(width: first?.width ?? 0, height: first?.height ?? 0, depth: slices.count, voxels: voxels)
 }
 
-private func isFolder(_ url: URL) throws -> Bool {
-    var folder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &folder) else {
-        throw InputError(file: url.path, reason: "no such file or folder")
-    }
-    return folder.boolValue
-}
 
 /// `a.png` → `a`, `a.nii.gz` → `a`; nil for files that are not masks, such as the
 /// overlays `segtune predict --overlay` writes beside its masks (`a.overlay.png`).
@@ -118,7 +111,7 @@ private func entries(in folder: URL, _ failures: inout [InputError]) throws -> [
     var found: [String: URL] = [:]
     let items = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles])
     for url in items.sorted(by: { naturalOrder($0.lastPathComponent, $1.lastPathComponent) }) {
-        let folder = try isFolder(url)
+        let folder = try isExistingFolder(url)
         if folder, try slicePNGs(in: url).isEmpty { continue }
         guard let name = folder ? url.lastPathComponent : caseName(url) else { continue }
         if let other = found[name] {

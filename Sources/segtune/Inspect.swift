@@ -38,13 +38,12 @@ struct Inspect: ParsableCommand {
 
     /// Prints one path's report; returns how many files failed.
     private func inspect(_ url: URL) -> Int {
-        var isFolder: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
+        let folder = isFolder(url)
         do {
-            if isFolder.boolValue, let dataset = try discoverDatasetIfPresent(at: url) {
+            if folder, let dataset = try discoverDatasetIfPresent(at: url) {
                 return report(dataset)
             }
-            if isFolder.boolValue { return try inspectFolder(url) }
+            if folder { return try inspectFolder(url) }
             emit(InspectReport(volume: try readVolume(at: url), path: url.path, window: window))
             return 0
         } catch let error as InputError {
