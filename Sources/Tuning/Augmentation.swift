@@ -16,11 +16,16 @@ public enum Augmentation: String, Sendable, CaseIterable, Codable {
     case shiftUpLeft, shiftDownRight
     /// Windowed values v ↦ v^γ: γ 1.5 darkens mid-tones, γ 0.67 brightens them.
     case gammaDark, gammaBright
+    /// The labelled structure alone made brighter or darker by `structureShift` of the
+    /// window: another contrast phase (a non-contrast aorta at 40 HU is 300 HU in the
+    /// arterial phase), so the tokens cannot rely on the structure's own intensity.
+    case structureBrighter, structureDarker
 
     /// The transforms that only move pixels (deep mode draws one per step).
     public static let geometric: [Augmentation] = [.identity, .flipHorizontal, .flipVertical, .rotate90]
 
     static let zoomFactor = 0.7
+    static let structureShift: Float = 0.35
 
     public func apply(to slice: LabeledSlice) -> LabeledSlice {
         switch self {
@@ -34,6 +39,17 @@ public enum Augmentation: String, Sendable, CaseIterable, Codable {
             var result = slice
             let gamma: Float = self == .gammaDark ? 1.5 : 1 / 1.5
             result.image.pixels = slice.image.pixels.map { powf(min(max($0, 0), 1), gamma) }
+            return result
+        case .structureBrighter, .structureDarker:
+            let shift = self == .structureBrighter ? Self.structureShift : -Self.structureShift
+            var result = slice
+            let channels = slice.image.channels
+            for pixel in slice.mask.voxels.indices where slice.mask.voxels[pixel] != 0 {
+                for c in 0..<channels {
+                    let value = slice.image.pixels[pixel * channels + c]
+                    result.image.pixels[pixel * channels + c] = min(max(value + shift, 0), 1)
+                }
+            }
             return result
         }
     }
@@ -103,7 +119,7 @@ public enum Augmentation: String, Sendable, CaseIterable, Codable {
 /// What `fit --augment` names: groups of variants, each costing one more encoder pass
 /// per training slice in decoder mode.
 public enum AugmentationGroup: String, Sendable, CaseIterable, Codable, Comparable {
-    case flips, turns, zoom, scale, shift, intensity
+    case flips, turns, zoom, scale, shift, intensity, contrast
 
     public var variants: [Augmentation] {
         switch self {
@@ -113,6 +129,7 @@ public enum AugmentationGroup: String, Sendable, CaseIterable, Codable, Comparab
         case .scale: [.zoomIn]
         case .shift: [.shiftUpLeft, .shiftDownRight]
         case .intensity: [.gammaDark, .gammaBright]
+        case .contrast: [.structureBrighter, .structureDarker]
         }
     }
 

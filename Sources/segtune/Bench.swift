@@ -33,15 +33,13 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1") }
-        if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
-        _ = try ModelPreset.named(modelOptions.model)
     }
 
     func run() throws {
-        if let t = modelOptions.threads { Threads.count = t }
+        modelOptions.applyThreads()
         if deepVitB { return try runDeepViTB() }
         let loadStart = ContinuousClock.now
-        let segmenter = try loadBaseModel(modelOptions).segmenter
+        let segmenter = try modelOptions.load().segmenter
         let loadMs = milliseconds(ContinuousClock.now - loadStart)
 
         let side = 512

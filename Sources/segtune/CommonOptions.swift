@@ -1,5 +1,7 @@
 import ArgumentParser
 import Imaging
+import Models
+import Tensors
 
 /// Options shared by every command that runs the model.
 struct ModelOptions: ParsableArguments {
@@ -11,6 +13,22 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: "Worker threads (also SEGTUNE_THREADS); default: all cores.")
     var threads: Int?
+
+    /// ArgumentParser runs this with the command's own checks.
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        _ = try ModelPreset.named(model)
+    }
+
+    func applyThreads() {
+        if let threads { Threads.count = threads }
+    }
+
+    /// Sets the thread count and loads the base model.
+    func load() throws -> BaseModel {
+        applyThreads()
+        return try loadBaseModel(self)
+    }
 }
 
 /// How DICOM and NIfTI intensities become [0, 1].

@@ -45,20 +45,17 @@ struct Embed: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         _ = try parseWindow(windowOptions.window)
         _ = try parseLabels(label)
         _ = try parseAugmentations(augment)
-        _ = try ModelPreset.named(modelOptions.model)
     }
 
     func run() throws {
-        if let t = modelOptions.threads { Threads.count = t }
         let shard = try shardOptions.resolved()
         let progress = Progress(quiet: quiet)
         let window = try parseWindow(windowOptions.window)
         let labels = try parseLabels(label)
-        let model = try loadBaseModel(modelOptions)
+        let model = try modelOptions.load()
         let segmenter = model.segmenter
         let cache = try EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), model: model)
         let augmentations = AugmentationGroup.variants(noAugment ? [] : try parseAugmentations(augment))

@@ -47,38 +47,38 @@ struct Fit: ParsableCommand {
     var scans: String
 
     @Option(help: "Where prompts live: decoder (fast, cached embeddings) or deep (also in the encoder).")
-    var mode: TuningMode = .decoder
+    var mode: TuningMode = FitSettings().mode
 
     @Option(help: "Learnable sparse prompt tokens fed to the mask decoder.")
-    var tokens: Int = 4
+    var tokens: Int = FitSettings().sparseTokens
 
     @Option(help: "Dense prompt: none, global, or spatial (see the discussion: spatial memorises position).")
-    var dense: DensePrompt = .none
+    var dense: DensePrompt = FitSettings().dense
 
     @Flag(help: "Also feed a box: from the reference mask (jittered) at fit time, --box or a CSV at predict time.")
     var withBox = false
 
     @Option(help: "Visual prompt tokens per encoder block (deep mode).")
-    var vptTokens: Int = 8
+    var vptTokens: Int = FitSettings().vptTokens
 
     @Option(help: "Training epochs.")
-    var epochs: Int = 30
+    var epochs: Int = FitSettings().epochs
 
     @Option(help: "Examples per optimiser step.")
-    var batch: Int = 1
+    var batch: Int = FitSettings().batchSize
 
     @Option(help: "AdamW learning rate (cosine schedule after a warm-up).")
-    var lr: Double = 3e-3
+    var lr: Double = Double("\(FitSettings().learningRate)")!   // via its shortest decimal: 0.003, not 0.0030000000260770321
 
     @Option(help: "Warm-up epochs (linear ramp of the learning rate).")
-    var warmupEpochs: Int = 1
+    var warmupEpochs: Int = FitSettings().warmupEpochs
 
     @Option(help: "Random seed: the same seed gives the same prompts, bit for bit, at any --threads (same binary and machine kind).")
-    var seed: UInt64 = 0
+    var seed: UInt64 = FitSettings().seed
 
-    @Option(help: ArgumentHelp("Decoder mode: variants each training slice is also encoded as, comma-separated: flips, turns, zoom (a wider field of view), scale (a tighter one), shift, intensity (gamma); all; or none. Each costs one more encoder pass per slice.",
+    @Option(help: ArgumentHelp("Decoder mode: variants each training slice is also encoded as, comma-separated: flips, turns, zoom (a wider field of view), scale (a tighter one), shift, intensity (gamma), contrast (the labelled structure brighter and darker: another contrast phase); all; or none. Each costs one more encoder pass per variant and slice.",
                                valueName: "list"))
-    var augment: String = AugmentationGroup.defaults.map(\.rawValue).joined(separator: ",")
+    var augment: String = FitSettings().augmentations.map(\.rawValue).joined(separator: ",")
 
     @Flag(help: "Train on the images as they are (as --augment none).")
     var noAugment = false
@@ -87,7 +87,7 @@ struct Fit: ParsableCommand {
     var noStage2 = false
 
     @Option(help: "Fraction of cases held out for validation; with one volume, that fraction of its slices as one contiguous slab (2 guard slices each side).")
-    var valFraction: Double = 0.2
+    var valFraction: Double = FitSettings().validationFraction
 
     @Option(help: "A separate validation dataset folder (instead of holding out cases).")
     var val: String?
@@ -136,11 +136,9 @@ struct Fit: ParsableCommand {
         guard warmupEpochs >= 0 else { throw ValidationError("--warmup-epochs must not be negative") }
         guard (0 ..< 1).contains(valFraction) else { throw ValidationError("--val-fraction must be in [0, 1)") }
         if let patience, patience < 1 { throw ValidationError("--patience must be at least 1") }
-        if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         _ = try parseWindow(windowOptions.window)
         _ = try parseLabels(label)
         _ = try parseAugmentations(augment)
-        _ = try ModelPreset.named(modelOptions.model)
     }
 
     var settings: FitSettings {
@@ -163,11 +161,10 @@ struct Fit: ParsableCommand {
     }
 
     func run() throws {
-        if let t = modelOptions.threads { Threads.count = t }
         let progress = Progress(quiet: quiet)
         let window = try parseWindow(windowOptions.window)
         let labels = try parseLabels(label)
-        let model = try loadBaseModel(modelOptions)
+        let model = try modelOptions.load()
         let request = FitRequest(task: task, dataset: URL(fileURLWithPath: scans), validationDataset: val.map { URL(fileURLWithPath: $0) },
                                  window: window, windowName: windowOptions.window, labels: labels, settings: settings,
                                  fieldOfView: crop, tasksDirectory: URL(fileURLWithPath: tasksDir), cacheDirectory: URL(fileURLWithPath: cacheDir), resume: resume)

@@ -127,14 +127,11 @@ struct Predict: ParsableCommand {
         if (cascadeMargin != nil || cascadeRounds != nil) && (tasks.isEmpty || cascade == .off) {
             throw ValidationError("--cascade-margin and --cascade-rounds set a task's cascade: give --task, and not --cascade off")
         }
-        if let t = modelOptions.threads, t < 1 { throw ValidationError("--threads must be at least 1") }
-        _ = try ModelPreset.named(modelOptions.model)
     }
 
     func run() throws {
-        if let t = modelOptions.threads { Threads.count = t }
         let shard = try shardOptions.resolved()
-        let model = try loadBaseModel(modelOptions)
+        let model = try modelOptions.load()
         let store = TaskStore(root: URL(fileURLWithPath: tasksDir))
         let taskPredictors = try tasks.map { name in
             do { return try TaskPredictor(name, store: store, model: model) }

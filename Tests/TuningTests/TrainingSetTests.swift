@@ -99,6 +99,14 @@ func paddedTargetCoversTheResizedRegionInTheLogitsFrame(input: Int, size: Int, r
     let dark = Augmentation.gammaDark.apply(to: slice), bright = Augmentation.gammaBright.apply(to: slice)
     #expect(dark.mask.voxels == voxels && bright.mask.voxels == voxels)
     #expect(abs(dark.image.pixels[1] - 0.125) < 1e-6 && bright.image.pixels[1] > 0.25 && dark.image.pixels[5 * w + 5] == 1)
+    // Another contrast phase: only the structure's pixels move, clamped to the window.
+    var grey = slice
+    grey.image.pixels = pixels.map { $0 == 1 ? 0.5 : $0 }
+    let enhanced = Augmentation.structureBrighter.apply(to: grey), washed = Augmentation.structureDarker.apply(to: grey)
+    #expect(enhanced.mask.voxels == voxels && washed.mask.voxels == voxels)
+    #expect(abs(enhanced.image.pixels[5 * w + 5] - 0.85) < 1e-6 && abs(washed.image.pixels[14 * w + 14] - 0.15) < 1e-6)
+    #expect(Augmentation.structureBrighter.apply(to: slice).image.pixels[5 * w + 5] == 1)
+    #expect(enhanced.image.pixels[1] == 0.25 && washed.image.pixels[4 * w + 4] == 0.25 && enhanced.image.pixels[0] == 0)
 }
 
 @Test func augmentationGroupsParseAndKeepTheirOrder() throws {
