@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Imaging
 import Metrics
+import Tuning
 
 /// `segtune score`: a thin layer that parses, pairs the inputs, and calls Metrics.
 struct Score: ParsableCommand {
@@ -55,6 +56,15 @@ struct Score: ParsableCommand {
     @Flag(help: "Print one JSON object (cases and summary) instead of the table.")
     var json = false
 
+    @Option(help: ArgumentHelp("Also write a self-contained HTML page: the summary, the cases worst Dice first with the slice where each goes most wrong, and with --task the task's training curve.", valueName: "file"))
+    var html: String?
+
+    @Option(help: ArgumentHelp("A trained task whose validation Dice per epoch goes into the --html page.", valueName: "name"))
+    var task: String?
+
+    @Option(help: "Folder that holds the tasks (with --task).")
+    var tasksDir: String = "tasks"
+
     @Option(help: ArgumentHelp("Exit with status 2 when the mean Dice is below this.", valueName: "x"))
     var minDice: Double?
 
@@ -68,6 +78,7 @@ struct Score: ParsableCommand {
             _ = try parseLabels(value, option: name)
         }
         if let minDice, !(0...1).contains(minDice) { throw ValidationError("--min-dice must be between 0 and 1") }
+        if task != nil && html == nil { throw ValidationError("--task puts a training curve into the --html page: give --html FILE") }
     }
 
     func run() throws {
@@ -85,15 +96,19 @@ struct Score: ParsableCommand {
         let predLabels = try parseLabels(predLabel ?? label, option: "--pred-label"), refLabels = try parseLabels(refLabel ?? label, option: "--ref-label")
         let override = try parsedSpacing()
 
+        let training = try task.map(trainingCurve)
         let outcomes = Outcomes(count: pairing.cases.count)
         // Cases are independent: score them on all cores, keep the input order.
         DispatchQueue.concurrentPerform(iterations: pairing.cases.count) { i in
-            outcomes.set(i, scoreOne(pairing.cases[i], predLabels, refLabels, override))
+            outcomes.set(i, scoreOne(pairing.cases[i], predLabels, refLabels, override, drawErrors: html != nil))
         }
         var scored: [ScoredCase] = [], failures = pairing.failures.map(\.description)
+        var errorSlices: [String: (slice: ErrorSlice, pngBase64: String)] = [:]
         for outcome in outcomes.values {
             switch outcome! {
-            case .success(let c): scored.append(c)
+            case .success(let c):
+                scored.append(c.scored)
+                errorSlices[c.scored.name] = c.errors
             case .failure(let e): failures.append(e.description)
             }
         }
@@ -109,6 +124,16 @@ struct Score: ParsableCommand {
                 failures.append(csv)
             }
         }
+        if let html {
+            let title = "segtune score: \(prediction) against \(reference)"
+            do {
+                try Data(report.html(HTMLReportExtras(title: title, errorSlices: errorSlices, training: training)).utf8)
+                    .write(to: URL(fileURLWithPath: html), options: .atomic)
+            } catch {
+                printError("\(html): cannot write: \(error.localizedDescription)")
+                failures.append(html)
+            }
+        }
         print(json ? report.json() : report.table(), terminator: "")
 
         if !failures.isEmpty || (strict && !pairing.unpaired.isEmpty) { throw ExitCode(1) }
@@ -119,7 +144,8 @@ struct Score: ParsableCommand {
         }
     }
 
-    private func scoreOne(_ pair: CasePair, _ predLabels: Set<Int>?, _ refLabels: Set<Int>?, _ override: [Double]?) -> Result<ScoredCase, InputError> {
+    private func scoreOne(_ pair: CasePair, _ predLabels: Set<Int>?, _ refLabels: Set<Int>?, _ override: [Double]?,
+                          drawErrors: Bool) -> Result<CaseOutcome, InputError> {
         do {
             let (p, r) = try readMasks(pair, predictionLabels: predLabels, referenceLabels: refLabels,
                                        series: series.map { URL(fileURLWithPath: $0) })
@@ -133,12 +159,26 @@ struct Score: ParsableCommand {
             }
             let metrics = try scoreCase(prediction: p, reference: r, spacing: override ?? usable(r.spacing) ?? usable(p.spacing),
                                         tolerance: tolerance)
-            return .success(ScoredCase(name: pair.name, prediction: pair.prediction.path, reference: pair.reference.path,
-                                       size: [r.width, r.height, r.depth], metrics: metrics))
+            let scored = ScoredCase(name: pair.name, prediction: pair.prediction.path, reference: pair.reference.path,
+                                    size: [r.width, r.height, r.depth], metrics: metrics)
+            let errors = try drawErrors ? worstErrorSlice(prediction: p, reference: r).map { ($0, try pngBase64($0)) } : nil
+            return .success(CaseOutcome(scored: scored, errors: errors))
         } catch let e as InputError {
             return .failure(e)
         } catch {
             return .failure(InputError(file: pair.prediction.path, reason: "\(error)"))
+        }
+    }
+
+    /// The task's validation Dice per epoch, from its task.json.
+    private func trainingCurve(_ name: String) throws -> (task: String, points: [TrainingPoint]) {
+        do {
+            let manifest = try TaskStore(root: URL(fileURLWithPath: tasksDir)).loadManifest(name)
+            return (name, manifest.history.map { TrainingPoint(epoch: $0.epoch, validationDice: $0.validationDice, cascadeDice: $0.cascadeDice) })
+        } catch let error as InputError {
+            throw runtimeFailure(error.description)
+        } catch {
+            throw runtimeFailure("\(tasksDir)/\(name): \(error)")
         }
     }
 
@@ -161,10 +201,24 @@ private func usable(_ spacing: [Double]?) -> [Double]? {
 private func shape(_ m: Mask) -> String { m.depth > 1 ? "\(m.width)×\(m.height)×\(m.depth)" : "\(m.width)×\(m.height)" }
 
 
+/// A scored case and, for --html, the slice where it goes most wrong.
+private struct CaseOutcome {
+    var scored: ScoredCase
+    var errors: (slice: ErrorSlice, pngBase64: String)?
+}
+
 /// Results written by concurrent workers, one slot each.
 private final class Outcomes: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var values: [Result<ScoredCase, InputError>?]
+    private(set) var values: [Result<CaseOutcome, InputError>?]
     init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<ScoredCase, InputError>) { lock.withLock { values[i] = r } }
+    func set(_ i: Int, _ r: Result<CaseOutcome, InputError>) { lock.withLock { values[i] = r } }
+}
+
+/// The slice as a PNG for the page (through libpng and a temporary file).
+private func pngBase64(_ slice: ErrorSlice) throws -> String {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-errors-\(UUID().uuidString).png")
+    defer { try? FileManager.default.removeItem(at: file) }
+    try writePNG(slice.rgb, width: slice.width, height: slice.height, channels: 3, to: file)
+    return try Data(contentsOf: file).base64EncodedString()
 }

@@ -32,3 +32,22 @@ import Testing
     #expect(planeComponents([1, 0, 0, 1], width: 2).count == 1)
     #expect(DetectionCounts().sensitivity.isNaN)
 }
+
+@Test func worstErrorSliceIsTheOneWithTheMostFalseVoxelsCroppedAroundThem() throws {
+    // 100×80×3: slice 0 agrees; slice 1 has 4 false positives; slice 2 misses a 5×5 square.
+    let (w, h) = (100, 80)
+    var p = [UInt8](repeating: 0, count: w * h * 3), r = p
+    for y in 10..<15 { for x in 10..<15 { p[y * w + x] = 1; r[y * w + x] = 1 } }
+    for x in 50..<54 { p[w * h + 40 * w + x] = 1 }
+    for y in 60..<65 { for x in 90..<95 { r[2 * w * h + y * w + x] = 1 } }
+    let slice = try #require(worstErrorSlice(prediction: Mask(width: w, height: h, depth: 3, voxels: p, spacing: nil),
+                                             reference: Mask(width: w, height: h, depth: 3, voxels: r, spacing: nil)))
+    #expect(slice.index == 2 && slice.falseNegatives == 25 && slice.falsePositives == 0)
+    // A 64-pixel square around the miss, pushed inside the slice's right and bottom edges.
+    #expect(slice.width == 64 && slice.height == 64 && slice.origin.x == 36 && slice.origin.y == 16)
+    let missed = ((62 - 16) * 64 + (92 - 36)) * 3
+    #expect(Array(slice.rgb[missed..<(missed + 3)]) == ErrorSlice.falseNegative)
+    #expect(slice.rgb.count == 64 * 64 * 3 && slice.rgb.filter { $0 != 0 }.count == 25 * 3)
+    let none = Mask(width: w, height: h, depth: 3, voxels: r, spacing: nil)
+    #expect(worstErrorSlice(prediction: none, reference: none) == nil)
+}

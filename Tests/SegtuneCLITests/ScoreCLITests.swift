@@ -197,3 +197,24 @@ private func writeNIfTI(_ voxels: [UInt8], _ w: Int, _ h: Int, _ d: Int, spacing
     let summary = try #require(try ScoreCLI.json(run.stdout)["summary"] as? [String: Any])
     #expect((summary["dice"] as? [String: Any])?["mean"] as? Double == 1)
 }
+
+@Test func htmlReportListsTheWorstCaseFirstWithItsErrors() throws {
+    let dir = try ScoreCLI.folder()
+    let p = dir.appendingPathComponent("pred"), r = dir.appendingPathComponent("ref")
+    // good: Dice 1; bad: half the reference missed.
+    try ScoreCLI.png(p.appendingPathComponent("good.png"), 10, 8, rect: (2, 6, 2, 6))
+    try ScoreCLI.png(r.appendingPathComponent("good.png"), 10, 8, rect: (2, 6, 2, 6))
+    try ScoreCLI.png(p.appendingPathComponent("bad.png"), 10, 8, rect: (2, 6, 2, 4))
+    try ScoreCLI.png(r.appendingPathComponent("bad.png"), 10, 8, rect: (2, 6, 2, 6))
+    let page = dir.appendingPathComponent("report.html")
+    let run = try ScoreCLI.run(["score", "--html", page.path, p.path, r.path], in: dir)
+    #expect(run.status == 0, "\(run.stderr)")
+    let html = try String(contentsOf: page, encoding: .utf8)
+    let bad = try #require(html.range(of: ">bad</td>")), good = try #require(html.range(of: ">good</td>"))
+    #expect(bad.lowerBound < good.lowerBound)
+    #expect(html.components(separatedBy: "data:image/png;base64,").count == 2)   // only the bad case has false voxels
+    #expect(html.contains("0 FP, 8 FN") && html.contains("no false voxels"))
+
+    let refused = try ScoreCLI.run(["score", "--task", "liver", p.path, r.path], in: dir)
+    #expect(refused.status != 0 && refused.stderr.contains("--html"))
+}
