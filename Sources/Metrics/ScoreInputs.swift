@@ -158,3 +158,32 @@ public func naturalOrder(_ a: String, _ b: String) -> Bool {
     }
     return x == nil && y != nil
 }
+
+/// Scores one pair as `segtune score` does: both masks read (labels picked, a DICOM SEG
+/// placed on `series`), sizes must match, distances use `spacing`, else the reference's,
+/// else the prediction's (a prediction whose own spacing differs is reported through
+/// `warn` and scored on the reference's). Returns the masks too, for drawing.
+public func scorePair(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?, series: URL?,
+                      spacing override: [Double]?, tolerance: Double,
+                      warn: (String) -> Void = { _ in }) throws -> (scored: ScoredCase, prediction: Mask, reference: Mask) {
+    let (p, r) = try readMasks(pair, predictionLabels: predictionLabels, referenceLabels: referenceLabels, series: series)
+    guard (p.width, p.height, p.depth) == (r.width, r.height, r.depth) else {
+        throw InputError(file: pair.prediction.path, reason: "size \(shape(p)) does not match \(pair.reference.path) (\(shape(r)))")
+    }
+    if override == nil, let ps = usable(p.spacing), let rs = usable(r.spacing),
+       zip(ps, rs).contains(where: { abs($0 - $1) > 1e-3 * max($0, $1) }) {
+        warn("\(pair.prediction.path): spacing \(ps) differs from the reference's \(rs); using the reference's")
+    }
+    let metrics = try scoreCase(prediction: p, reference: r, spacing: override ?? usable(r.spacing) ?? usable(p.spacing), tolerance: tolerance)
+    let scored = ScoredCase(name: pair.name, prediction: pair.prediction.path, reference: pair.reference.path,
+                            size: [r.width, r.height, r.depth], metrics: metrics)
+    return (scored, p, r)
+}
+
+/// A file's spacing, unless it is unset (NIfTI files may store pixdim 0).
+private func usable(_ spacing: [Double]?) -> [Double]? {
+    guard let spacing, spacing.allSatisfy({ $0.isFinite && $0 > 0 }) else { return nil }
+    return spacing
+}
+
+private func shape(_ m: Mask) -> String { m.depth > 1 ? "\(m.width)×\(m.height)×\(m.depth)" : "\(m.width)×\(m.height)" }

@@ -147,20 +147,9 @@ struct Score: ParsableCommand {
     private func scoreOne(_ pair: CasePair, _ predLabels: Set<Int>?, _ refLabels: Set<Int>?, _ override: [Double]?,
                           drawErrors: Bool) -> Result<CaseOutcome, InputError> {
         do {
-            let (p, r) = try readMasks(pair, predictionLabels: predLabels, referenceLabels: refLabels,
-                                       series: series.map { URL(fileURLWithPath: $0) })
-            guard (p.width, p.height, p.depth) == (r.width, r.height, r.depth) else {
-                return .failure(InputError(file: pair.prediction.path,
-                                           reason: "size \(shape(p)) does not match \(pair.reference.path) (\(shape(r)))"))
-            }
-            if override == nil, let ps = usable(p.spacing), let rs = usable(r.spacing),
-               zip(ps, rs).contains(where: { abs($0 - $1) > 1e-3 * max($0, $1) }) {
-                printError("\(pair.prediction.path): spacing \(ps) differs from the reference's \(rs); using the reference's")
-            }
-            let metrics = try scoreCase(prediction: p, reference: r, spacing: override ?? usable(r.spacing) ?? usable(p.spacing),
-                                        tolerance: tolerance)
-            let scored = ScoredCase(name: pair.name, prediction: pair.prediction.path, reference: pair.reference.path,
-                                    size: [r.width, r.height, r.depth], metrics: metrics)
+            let (scored, p, r) = try scorePair(pair, predictionLabels: predLabels, referenceLabels: refLabels,
+                                               series: series.map { URL(fileURLWithPath: $0) }, spacing: override,
+                                               tolerance: tolerance, warn: { printError($0) })
             let errors = try drawErrors ? worstErrorSlice(prediction: p, reference: r).map { ($0, try pngBase64($0)) } : nil
             return .success(CaseOutcome(scored: scored, errors: errors))
         } catch let e as InputError {
@@ -191,15 +180,6 @@ struct Score: ParsableCommand {
         return values.map { $0! }
     }
 }
-
-/// A file's spacing, unless it is unset (NIfTI files may store pixdim 0).
-private func usable(_ spacing: [Double]?) -> [Double]? {
-    guard let spacing, spacing.allSatisfy({ $0.isFinite && $0 > 0 }) else { return nil }
-    return spacing
-}
-
-private func shape(_ m: Mask) -> String { m.depth > 1 ? "\(m.width)×\(m.height)×\(m.depth)" : "\(m.width)×\(m.height)" }
-
 
 /// A scored case and, for --html, the slice where it goes most wrong.
 private struct CaseOutcome {
