@@ -140,7 +140,7 @@ public struct CascadeValidation {
     /// alone, as when measuring its box errors).
     public init(_ validation: [TuningExample], segmenter: Segmenter, embeddings needed: Bool = true) {
         examples = validation
-        cases = Dictionary(grouping: validation, by: \.caseName).mapValues { $0.sorted { sliceIndex($0) < sliceIndex($1) } }
+        cases = Dictionary(grouping: validation, by: \.caseName).mapValues { $0.sorted { ($0.sliceIndex ?? 0) < ($1.sliceIndex ?? 0) } }
         embeddings = needed ? cases.mapValues { $0.map { $0.embedding ?? segmenter.imageEmbedding($0.geometry) } } : [:]
     }
 
@@ -153,7 +153,7 @@ public struct CascadeValidation {
 
     func refined(_ coarse: [String: [Mask]], margin: Double, rounds: Int, stage2: BoxStage) -> [String: [Mask]] {
         Dictionary(uniqueKeysWithValues: cases.map { name, examples in
-            (name, cascadeMasks(coarse: coarse[name]!, isVolume: examples.count > 1 && examples[0].name.contains("#"),
+            (name, cascadeMasks(coarse: coarse[name]!, isVolume: examples.count > 1 && examples[0].sliceIndex != nil,
                                 margin: margin, rounds: rounds, stage2: stage2,
                                 embeddings: embeddings[name]!, geometries: examples.map(\.geometry)))
         })
@@ -210,7 +210,3 @@ extension PromptTuner {
     }
 }
 
-/// The slice index in an example's name ("case#12" → 12; 2-D images → 0).
-private func sliceIndex(_ example: TuningExample) -> Int {
-    example.name.split(separator: "#").last.flatMap { Int($0) } ?? 0
-}

@@ -70,7 +70,7 @@ public func makeExamples(
                 name: augmentation == .identity ? variant.name : "\(variant.name) (\(augmentation.rawValue))",
                 caseName: slice.caseName, embedding: embedding, geometry: geometry,
                 target: paddedTarget(variant.mask, geometry: geometry, size: size), mask: variant.mask,
-                box: boundingBox(of: variant.mask)))
+                box: boundingBox(of: variant.mask), sliceIndex: slice.isVolumeSlice ? slice.index : nil, augmentation: augmentation))
             progress(examples.count, total, encoded)
         }
     }
@@ -85,7 +85,7 @@ public func makeDeepExamples(_ slices: [LabeledSlice], segmenter: Segmenter) -> 
         let geometry = prepare(slice.image, with: segmenter)
         return TuningExample(name: slice.name, caseName: slice.caseName, embedding: nil, geometry: geometry,
                              target: paddedTarget(slice.mask, geometry: geometry, size: size), mask: slice.mask,
-                             box: boundingBox(of: slice.mask))
+                             box: boundingBox(of: slice.mask), sliceIndex: slice.isVolumeSlice ? slice.index : nil)
     }
 }
 

@@ -49,10 +49,15 @@ public struct TuningExample: @unchecked Sendable {
     public var mask: Mask
     /// The reference mask's bounding box in image pixels (for `--with-box`); nil if empty.
     public var box: BoxPrompt?
+    /// The 0-based slice of a volume case; nil for a 2-D image.
+    public var sliceIndex: Int?
+    /// The variant of the stored image this example is (`.identity`: the image itself).
+    public var augmentation: Augmentation
 
-    public init(name: String, caseName: String, embedding: Tensor?, geometry: PreparedImage, target: Tensor, mask: Mask, box: BoxPrompt?) {
+    public init(name: String, caseName: String, embedding: Tensor?, geometry: PreparedImage, target: Tensor, mask: Mask, box: BoxPrompt?,
+                sliceIndex: Int? = nil, augmentation: Augmentation = .identity) {
         (self.name, self.caseName, self.embedding, self.geometry) = (name, caseName, embedding, geometry)
-        (self.target, self.mask, self.box) = (target, mask, box)
+        (self.target, self.mask, self.box, self.sliceIndex, self.augmentation) = (target, mask, box, sliceIndex, augmentation)
     }
 }
 

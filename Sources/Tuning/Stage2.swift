@@ -26,14 +26,14 @@ extension PromptTuner {
     /// not their augmented variants), with the cascade's own box rule (a volume's largest
     /// 3-D component, gaps interpolated) and no margin.
     public func measureBoxErrors(_ training: [TuningExample]) -> BoxErrors {
-        let originals = training.filter { !$0.name.hasSuffix(")") }
+        let originals = training.filter { $0.augmentation == .identity }
         let validation = CascadeValidation(originals, segmenter: segmenter, embeddings: false)
         var errors = BoxErrors(offsets: [], missed: 0)
         // Cases in name order: the offsets' order feeds the seeded sampling.
         for name in validation.cases.keys.sorted() {
             let examples = validation.cases[name]!
             let coarse = examples.map { predictedMask(for: $0) }
-            let boxes = cascadeBoxes(coarse, isVolume: examples.count > 1 && examples[0].name.contains("#"), margin: 0)
+            let boxes = cascadeBoxes(coarse, isVolume: examples.count > 1 && examples[0].sliceIndex != nil, margin: 0)
             for (example, box) in zip(examples, boxes) {
                 guard let reference = example.box else { continue }
                 guard let box else { errors.missed += 1; continue }

@@ -59,7 +59,7 @@ import Testing
         let geometry = PreparedImage(input: Tensor(zeros: [1, 256, 256, 3]), originalWidth: 200, originalHeight: 100,
                                      resizedWidth: 256, resizedHeight: 128, scale: 1.28)
         let example = TuningExample(name: "c#3", caseName: "c", embedding: nil, geometry: geometry, target: Tensor(zeros: [1]),
-                                    mask: Self.slice(nil), box: BoxPrompt(x0: 50, y0: 40, x1: 150, y1: 60))
+                                    mask: Self.slice(nil), box: BoxPrompt(x0: 50, y0: 40, x1: 150, y1: 60), sliceIndex: 3)
         let errors = BoxErrors(offsets: [[0.05, 0, -0.05, 0]], missed: 0)
         var generator = SeededGenerator(seed: 1)
         var margins = Set<Double>()
