@@ -22,6 +22,23 @@
 extern "C" const char *cdicom_dcmtk_version(void) { return OFFIS_DCMTK_VERSION_STRING; }
 
 // Decoders register in a global list: once per process.
+OFString cdicom::stringOf(DcmItem *item, const DcmTagKey &tag) {
+    OFString value;
+    if (item->findAndGetOFStringArray(tag, value).bad()) return OFString();
+    size_t end = value.find_last_not_of(" \0", OFString_npos, 2);
+    size_t start = value.find_first_not_of(' ');
+    return end == OFString_npos ? OFString() : value.substr(start, end + 1 - start);
+}
+
+long cdicom::integerOf(DcmItem *item, const DcmTagKey &tag, long fallback) {
+    Uint16 u;
+    if (item->findAndGetUint16(tag, u).good()) return u;
+    Sint32 s;
+    if (item->findAndGetSint32(tag, s).good()) return s;
+    OFString text = stringOf(item, tag);
+    return text.empty() ? fallback : strtol(text.c_str(), nullptr, 10);
+}
+
 void cdicom::setUpDCMTK() {
     static std::once_flag once;
     std::call_once(once, [] {
@@ -42,19 +59,13 @@ std::string cdicom::printable(const std::string &text) {
 namespace {
 
 using cdicom::Failure;
+using cdicom::integerOf;
 using cdicom::printable;
+using cdicom::stringOf;
 
 // Attribute text from a damaged file may hold any bytes; error lines stay printable ASCII.
 void copyString(char *destination, size_t size, const OFString &value) {
     snprintf(destination, size, "%s", value.c_str());
-}
-
-OFString stringOf(DcmItem *item, const DcmTagKey &tag) {
-    OFString value;
-    if (item->findAndGetOFString(tag, value).bad()) return OFString();
-    // DICOM pads strings with spaces; trailing NULs also occur in the wild.
-    size_t end = value.find_last_not_of(" \0", OFString_npos, 2);
-    return end == OFString_npos ? OFString() : value.substr(0, end + 1);
 }
 
 bool doubleOf(DcmItem *item, const DcmTagKey &tag, unsigned long index, double &value) {
@@ -62,16 +73,6 @@ bool doubleOf(DcmItem *item, const DcmTagKey &tag, unsigned long index, double &
     if (item->findAndGetFloat64(tag, v, index).bad() || !std::isfinite(v)) return false;
     value = v;
     return true;
-}
-
-long integerOf(DcmItem *item, const DcmTagKey &tag, long fallback) {
-    Uint16 u;
-    if (item->findAndGetUint16(tag, u).good()) return u;
-    Sint32 s;
-    if (item->findAndGetSint32(tag, s).good()) return s;
-    OFString text = stringOf(item, tag);
-    if (!text.empty()) return strtol(text.c_str(), nullptr, 10);
-    return fallback;
 }
 
 void readAttributes(DcmDataset *data, cdicom_image *out) {

@@ -31,18 +31,12 @@
 namespace {
 
 using cdicom::Failure;
+using cdicom::integerOf;
 using cdicom::printable;
+using cdicom::stringOf;
 
 void check(const OFCondition &status, const std::string &what) {
     if (status.bad()) throw Failure{what + " (" + status.text() + ")"};
-}
-
-OFString stringOf(DcmItem *item, const DcmTagKey &tag) {
-    OFString value;
-    if (item->findAndGetOFStringArray(tag, value).bad()) return OFString();
-    size_t end = value.find_last_not_of(" \0", OFString_npos, 2);
-    size_t start = value.find_first_not_of(' ');
-    return end == OFString_npos ? OFString() : value.substr(start, end + 1 - start);
 }
 
 // One value of a multi-valued string attribute (DS components are kept as written).
@@ -51,13 +45,6 @@ OFString componentOf(DcmItem *item, const DcmTagKey &tag, unsigned long index) {
     if (item->findAndGetOFString(tag, value, index).bad()) return OFString();
     size_t start = value.find_first_not_of(' '), end = value.find_last_not_of(' ');
     return start == OFString_npos ? OFString() : value.substr(start, end + 1 - start);
-}
-
-long integerOf(DcmItem *item, const DcmTagKey &tag, long fallback) {
-    Uint16 u;
-    if (item->findAndGetUint16(tag, u).good()) return u;
-    OFString text = stringOf(item, tag);
-    return text.empty() ? fallback : strtol(text.c_str(), nullptr, 10);
 }
 
 std::string baseName(const std::string &path) {
