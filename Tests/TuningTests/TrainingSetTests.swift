@@ -115,8 +115,9 @@ func paddedTargetCoversTheResizedRegionInTheLogitsFrame(input: Int, size: Int, r
     #expect(try AugmentationGroup.parseList("shift, flips,shift") == [.flips, .shift])
     #expect(throws: AugmentationParseError.self) { try AugmentationGroup.parseList("flips,mirror") }
     #expect(throws: AugmentationParseError.self) { try AugmentationGroup.parseList("") }
-    // The default (docs/tuning.md's held-out table): zoom, scale and shift, no flips or turns.
-    #expect(AugmentationGroup.variants(AugmentationGroup.defaults) == [.identity, .zoomOut, .zoomIn, .shiftUpLeft, .shiftDownRight])
+    // The default (docs/tuning.md's held-out tables): zoom, scale, shift and contrast, no flips or turns.
+    #expect(AugmentationGroup.variants(AugmentationGroup.defaults)
+            == [.identity, .zoomOut, .zoomIn, .shiftUpLeft, .shiftDownRight, .structureBrighter, .structureDarker])
     #expect(AugmentationGroup.variants(try AugmentationGroup.parseList("flips,turns,zoom")) == [.identity, .flipHorizontal, .flipVertical, .rotate90, .zoomOut])
     #expect(AugmentationGroup.variants(try AugmentationGroup.parseList("intensity,scale")) == [.identity, .zoomIn, .gammaDark, .gammaBright])
 }
