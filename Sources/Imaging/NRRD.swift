@@ -95,6 +95,7 @@ func readNRRD(at url: URL) throws -> NRRDFile {
         data = bytes.subdata(in: position..<bytes.count)
     }
     if let skip = fields["line skip"].flatMap({ Int($0) }), skip > 0 {
+        guard skip <= 10_000 else { throw fail("'line skip' \(skip) is more than a header plausibly holds") }
         for _ in 0..<skip {
             guard let newline = data.firstIndex(of: UInt8(ascii: "\n")) else { throw InputError(file: dataFile, reason: "fewer lines than 'line skip'") }
             data = data.subdata(in: (newline + 1)..<data.endIndex)

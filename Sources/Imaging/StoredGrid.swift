@@ -105,6 +105,11 @@ func decodeSamples(_ data: Data, compressed: Bool, type: SampleType, count: Int,
         }
         return data.withUnsafeBytes { type.decode($0, count: count, bigEndian: bigEndian) }
     }
+    // Deflate expands at most about 1032:1, so a small stream cannot hold what a hostile
+    // header claims: refused before the buffer is allocated.
+    guard needed <= data.count * 1032 + 1024 else {
+        throw InputError(file: file, reason: "truncated: \(data.count) compressed bytes cannot hold the \(needed) bytes the header gives")
+    }
     var raw = [UInt8](repeating: 0, count: needed)
     var error = [CChar](repeating: 0, count: 256)
     let status = data.withUnsafeBytes { input in

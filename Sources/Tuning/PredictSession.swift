@@ -15,7 +15,8 @@ public struct BatchPrompts: Sendable {
         (self.box, self.boxTable, self.boxTableSource, self.points) = (box, boxTable, boxTableSource, points)
     }
 
-    public var givesBoxes: Bool { box != nil || !boxTable.isEmpty }
+    /// A box or a box table was given (even a table without rows for these cases).
+    public var givesBoxes: Bool { box != nil || boxTableSource != nil || !boxTable.isEmpty }
 
     /// Rows `case/slice` of the table as one box per slice of `volume` (slice = the
     /// output slice number: the Instance Number, else 1, 2, 3…); nil when the case has none.

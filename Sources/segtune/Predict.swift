@@ -7,7 +7,7 @@ import Tuning
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write masks (PNG, NIfTI, DICOM SEG): with a trained task (no prompt needed), or zero-shot from a box and/or points.",
+        abstract: "Write masks (PNG, NIfTI, NRRD, DICOM SEG): with a trained task (no prompt needed), or zero-shot from a box and/or points.",
         discussion: """
             INPUT: image files (PNG, JPEG, DICOM, NIfTI, NRRD, MetaImage), DICOM series folders, folders of such files, \
             or dataset folders (their images/). A 2-D image gives OUT/<stem>.png; a volume (DICOM \

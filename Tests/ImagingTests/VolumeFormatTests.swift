@@ -88,6 +88,7 @@ import Testing
         let cases: [(String, Data, String)] = [
             ("truncated", good.prefix(good.count - 100), "truncated"),
             ("huge", Data(header.replacingOccurrences(of: "sizes: 24 20 6", with: "sizes: 100000 100000 1000").utf8) + good[headerEnd...], "more than segtune reads"),
+            ("bomb", Data(header.replacingOccurrences(of: "sizes: 24 20 6", with: "sizes: 1024 1024 1024").replacingOccurrences(of: "type: int16", with: "type: double").utf8) + good[headerEnd...], "cannot hold"),
             ("layers", Data("NRRD0004\ntype: uint8\ndimension: 4\nsizes: 3 2 2 2\nspace: left-posterior-superior\nspace directions: none (1,0,0) (0,1,0) (0,0,1)\nencoding: raw\n\n".utf8) + Data(count: 24), "3 values per voxel"),
             ("notnrrd", Data("P5 2 2 255\n".utf8), "not a NRRD file"),
             ("encoding", Data("NRRD0004\ntype: uint8\ndimension: 3\nsizes: 1 1 1\nencoding: bzip2\n\n".utf8), "unsupported 'encoding' bzip2"),
