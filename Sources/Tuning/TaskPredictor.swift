@@ -14,7 +14,9 @@ public struct TaskPredictor {
     /// Loads task `name` from `store` for `model`; a task trained on another checkpoint
     /// is refused.
     public init(_ name: String, store: TaskStore, model: BaseModel) throws {
-        let manifest = try store.loadManifest(name)
+        var manifest = try store.loadManifest(name)
+        // The folder's name is the task's name (outputs and segment labels use it), even in a copied or renamed folder.
+        manifest.name = name
         let (segmenter, modelDigest) = (model.segmenter, try model.sha256())
         guard manifest.baseModel.sha256 == modelDigest else {
             throw InputError(file: store.folder(name).path, reason: """
