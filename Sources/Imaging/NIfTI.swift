@@ -23,9 +23,9 @@ public struct NIfTIHeader: Sendable, Equatable {
     public var swapped: Bool
 }
 
-private let datatypes: [Int16: (name: String, bytes: Int)] = [
-    2: ("uint8", 1), 4: ("int16", 2), 8: ("int32", 4), 16: ("float32", 4), 64: ("float64", 8),
-    256: ("int8", 1), 512: ("uint16", 2), 768: ("uint32", 4),
+private let datatypes: [Int16: (name: String, type: SampleType)] = [
+    2: ("uint8", .uint8), 4: ("int16", .int16), 8: ("int32", .int32), 16: ("float32", .float32), 64: ("float64", .float64),
+    256: ("int8", .int8), 512: ("uint16", .uint16), 768: ("uint32", .uint32),
 ]
 
 func readNIfTI(at url: URL) throws -> NIfTIVolume {
@@ -75,39 +75,15 @@ func readNIfTI(at url: URL) throws -> NIfTIVolume {
     }
     let offset = Int(voxOffset)
     let count = shape[0] * shape[1] * shape[2]
-    guard offset + count * type.bytes <= size else {
-        throw fail("truncated: \(shape.map(String.init).joined(separator: "×")) \(type.name) voxels need \(offset + count * type.bytes) bytes, the file has \(size)")
+    guard offset + count * type.type.bytes <= size else {
+        throw fail("truncated: \(shape.map(String.init).joined(separator: "×")) \(type.name) voxels need \(offset + count * type.type.bytes) bytes, the file has \(size)")
     }
     var slope = float32(112), intercept = float32(116)
     if slope == 0 || !slope.isFinite { slope = 1; intercept = 0 }
     if !intercept.isFinite { intercept = 0 }
 
-    var values = [Float](repeating: 0, count: count)
-    let data = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-    func fill<T: FixedWidthInteger>(_: T.Type) {
-        for i in 0..<count {
-            let v = data.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)
-            values[i] = Float(swap ? v.byteSwapped : v)
-        }
-    }
-    switch code {
-    case 2: fill(UInt8.self)
-    case 4: fill(Int16.self)
-    case 8: fill(Int32.self)
-    case 256: fill(Int8.self)
-    case 512: fill(UInt16.self)
-    case 768: fill(UInt32.self)
-    case 16:
-        for i in 0..<count {
-            let v = data.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
-            values[i] = Float(bitPattern: swap ? v.byteSwapped : v)
-        }
-    default:  // 64: float64
-        for i in 0..<count {
-            let v = data.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-            values[i] = Float(Double(bitPattern: swap ? v.byteSwapped : v))
-        }
-    }
+    // Stored in the other byte order from this machine's when `swap`.
+    var values = type.type.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...]), count: count, bigEndian: swap != (1.bigEndian == 1))
     if slope != 1 || intercept != 0 {
         for i in 0..<count { values[i] = values[i] * slope + intercept }
     }
