@@ -7,15 +7,21 @@ import Foundation
 /// or, for a DICOM series, a header built from its Image Position/Orientation (sform and
 /// qform, scanner coordinates). Written under a temporary name, then renamed.
 public func writeNIfTIMask(_ mask: Mask, like volume: Volume, to url: URL) throws {
-    let geometry = volume.geometry ?? VolumeGeometry(unorientedSize: [mask.width, mask.height, mask.depth])
-    guard geometry.canonicalSize == [mask.width, mask.height, mask.depth] else {
-        throw InputError(file: url.path, reason: "mask is \(mask.width)×\(mask.height)×\(mask.depth), its volume \(geometry.canonicalSize.map(String.init).joined(separator: "×"))")
-    }
+    let geometry = try storedGrid(of: mask, like: volume, writing: url)
     var header = volume.niftiHeader.map { maskHeader(from: $0) }
         ?? builtHeader(size: geometry.storedSize, affine: geometry.affine, spacing: volume.spacing)
     header += [0, 0, 0, 0]   // no extensions; the data start at 352
     let bytes = header + geometry.toStored(mask.voxels).map { $0 == 0 ? 0 : 1 }
     try writeAtomically(bytes, to: url, gzip: url.lastPathComponent.lowercased().hasSuffix(".gz"))
+}
+
+/// The grid a mask is written back on: the volume's, which must have the mask's size.
+func storedGrid(of mask: Mask, like volume: Volume, writing url: URL) throws -> VolumeGeometry {
+    let geometry = volume.geometry ?? VolumeGeometry(unorientedSize: [mask.width, mask.height, mask.depth])
+    guard geometry.canonicalSize == [mask.width, mask.height, mask.depth] else {
+        throw InputError(file: url.path, reason: "mask is \(mask.width)×\(mask.height)×\(mask.depth), its volume \(geometry.canonicalSize.map(String.init).joined(separator: "×"))")
+    }
+    return geometry
 }
 
 /// The input's header with what a 0/1 uint8 mask needs: datatype, bitpix, no scaling,

@@ -8,10 +8,7 @@ import Foundation
 /// writes for a binary label map, so Slicer opens it as a segment with that name and
 /// label value 1. Written under a temporary name, then renamed.
 public func writeNRRDMask(_ mask: Mask, like volume: Volume, segment: String? = nil, to url: URL) throws {
-    let geometry = volume.geometry ?? VolumeGeometry(unorientedSize: [mask.width, mask.height, mask.depth])
-    guard geometry.canonicalSize == [mask.width, mask.height, mask.depth] else {
-        throw InputError(file: url.path, reason: "mask is \(mask.width)×\(mask.height)×\(mask.depth), its volume \(geometry.canonicalSize.map(String.init).joined(separator: "×"))")
-    }
+    let geometry = try storedGrid(of: mask, like: volume, writing: url)
     let stored = geometry.toStored(mask.voxels).map { $0 == 0 ? UInt8(0) : 1 }
     let size = geometry.storedSize
     var lines = ["NRRD0004", "# Complete NRRD file format specification at:", "# http://teem.sourceforge.net/nrrd/format.html",
