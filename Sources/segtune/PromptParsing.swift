@@ -3,11 +3,8 @@ import Foundation
 import Models
 
 func parseNumbers(_ text: String, _ what: String, counts: Set<Int>) throws -> [Float] {
-    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
-    guard counts.contains(parts.count), parts.allSatisfy({ $0 != nil && $0!.isFinite }) else {
-        throw ValidationError("bad \(what) '\(text)'")
-    }
-    return parts.map { $0! }
+    guard let numbers = parsePromptNumbers(text, counts: counts) else { throw ValidationError("bad \(what) '\(text)'") }
+    return numbers
 }
 
 func parseBox(_ text: String) throws -> BoxPrompt {
@@ -25,20 +22,7 @@ func parsePoint(_ text: String) throws -> PointPrompt {
     return PointPrompt(x: v[0], y: v[1], label: label)
 }
 
-/// `--boxes FILE`: rows `image,x0,y0,x1,y1` (a header row is allowed).
+/// `--boxes FILE` (the parser is `Models.readBoxTable(at:)`).
 func readBoxTable(_ path: String) throws -> [String: BoxPrompt] {
-    let text: String
-    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-        throw ValidationError("\(path): cannot read (\(error.localizedDescription))")
-    }
-    var table: [String: BoxPrompt] = [:]
-    for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
-        let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        if number == 0, fields.first?.lowercased() == "image" { continue }
-        guard fields.count == 5, !fields[0].isEmpty, let box = try? parseBox(fields[1...].joined(separator: ",")) else {
-            throw ValidationError("\(path):\(number + 1): expected image,x0,y0,x1,y1")
-        }
-        table[fields[0]] = box
-    }
-    return table
+    do { return try readBoxTable(at: URL(fileURLWithPath: path)) } catch { throw ValidationError(error.description) }
 }
