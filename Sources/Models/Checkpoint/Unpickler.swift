@@ -103,7 +103,7 @@ struct RestrictedUnpickler {
             let op = try byte()
             switch op {
             case 0x80: _ = try byte()                                   // PROTO
-            case 0x95: _ = try read(8)                                  // FRAME (a hint only)
+            case 0x95: try skip(8)                                      // FRAME (a hint only)
             case 0x2E:                                                  // STOP
                 guard let result = stack.popLast(), stack.isEmpty else { throw fail("corrupt pickle (STOP with \(stack.count + 1) values on the stack)") }
                 return result
@@ -301,9 +301,17 @@ struct RestrictedUnpickler {
     }
 
     private mutating func read(_ n: Int) throws -> [UInt8] {
+        let start = position
+        try skip(n)
+        return Array(bytes[start..<start + n])
+    }
+
+    /// Moves past `n` bytes. FRAME's length used to be read into an array and dropped, and
+    /// Swift 6.3 at -O freed that array before copying into it (AddressSanitizer: a write
+    /// after free, found by scripts/fuzz pth on torch's own protocol-4 file).
+    private mutating func skip(_ n: Int) throws {
         guard n >= 0, n <= bytes.count - position else { throw fail("corrupt pickle (ends inside a value; truncated?)") }
-        defer { position += n }
-        return Array(bytes[position..<position + n])
+        position += n
     }
 
     private mutating func uint(_ n: Int) throws -> Int {
