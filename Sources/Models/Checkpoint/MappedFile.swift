@@ -49,7 +49,8 @@ final class MappedFile: @unchecked Sendable {
 /// Bounds-checked little-endian reads from a byte range.
 extension UnsafeRawBufferPointer {
     func le<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) -> T? {
-        guard offset >= 0, offset + MemoryLayout<T>.size <= count else { return nil }
+        // Subtracting, so that an offset near Int.max from a damaged header cannot overflow.
+        guard offset >= 0, offset <= count - MemoryLayout<T>.size else { return nil }
         return T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 }

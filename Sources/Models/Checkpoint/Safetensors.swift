@@ -107,7 +107,9 @@ enum Safetensors {
                 throw file.error("safetensors entry \(name) has unsupported dtype \(dtype)")
             }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw file.error("safetensors entry \(name) has a negative dimension") }
-            let count = Tensor.elementCount(shape)
+            guard let count = checkedElementCount(shape) else {
+                throw file.error("safetensors entry \(name) of shape \(shape) has more than 2^31 elements")
+            }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, end >= begin, end <= dataLength else {
                 throw file.error("safetensors entry \(name) lies outside the file (data_offsets [\(begin), \(end)]; truncated?)")

@@ -100,9 +100,33 @@ func isContiguous(shape: [Int], strides: [Int]) -> Bool {
     return true
 }
 
-/// Elements from the first to one past the last that a strided view touches
-/// (0 for an empty tensor).
-func storageExtent(shape: [Int], strides: [Int]) -> Int {
+/// Elements from the first to one past the last that a strided view touches (0 for an
+/// empty tensor), or nil when a damaged header's sizes overflow.
+func storageExtent(shape: [Int], strides: [Int]) -> Int? {
     if shape.contains(0) { return 0 }
-    return zip(shape, strides).reduce(1) { $0 + ($1.0 - 1) * $1.1 }
+    var extent = 1
+    for (size, stride) in zip(shape, strides) {
+        let (reach, o1) = (size - 1).multipliedReportingOverflow(by: stride)
+        let (sum, o2) = extent.addingReportingOverflow(reach)
+        if o1 || o2 { return nil }
+        extent = sum
+    }
+    return extent
+}
+
+/// The most elements one checkpoint tensor may have (2^31, 8 GB as Float32): a header that
+/// claims more is damaged or hostile, refused before anything is allocated.
+let maxTensorElements = 1 << 31
+
+/// The element count of `shape`, or nil when a dimension is negative, the product of its
+/// nonzero sizes overflows (row-major strides multiply those), or it passes `maxTensorElements`.
+func checkedElementCount(_ shape: [Int]) -> Int? {
+    var nonzero = 1
+    for size in shape where size != 0 {
+        guard size > 0 else { return nil }
+        let (product, overflow) = nonzero.multipliedReportingOverflow(by: size)
+        if overflow || product > maxTensorElements { return nil }
+        nonzero = product
+    }
+    return shape.contains(0) ? 0 : nonzero
 }

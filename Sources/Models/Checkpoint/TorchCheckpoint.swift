@@ -33,7 +33,7 @@ enum TorchCheckpoint {
                 storages[storage.key] = try payload(of: entry, in: file)
             }
             let (bytes, owner) = storages[storage.key]!
-            guard bytes.count >= storage.elementCount * storage.type.byteSize else {
+            guard storage.elementCount <= bytes.count / storage.type.byteSize else {
                 throw file.error("tensor \(name): storage data/\(storage.key) holds \(bytes.count) bytes, "
                     + "fewer than its \(storage.elementCount) \(storage.type.rawValue) elements need")
             }
@@ -95,6 +95,11 @@ enum TorchCheckpoint {
             }
             return (UnsafeRawBufferPointer(rebasing: file.bytes[entry.dataOffset..<entry.dataOffset + entry.size]), file)
         case 8:
+            // Deflate expands at most about 1032:1: a size beyond that is a damaged or hostile
+            // header, refused before the buffer is allocated (a zip bomb inflates no further).
+            guard entry.size <= entry.compressedSize * 1032 + 1024 else {
+                throw file.error("zip entry \(entry.name): \(entry.compressedSize) compressed bytes cannot hold the \(entry.size) bytes its header gives")
+            }
             let buffer = HeapBytes(count: entry.size)
             do {
                 let archive = try Archive(url: URL(fileURLWithPath: file.path), accessMode: .read)

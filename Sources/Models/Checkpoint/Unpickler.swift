@@ -215,7 +215,11 @@ struct RestrictedUnpickler {
             guard offset >= 0, shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }) else {
                 throw fail("tensor with a negative offset, size or stride (shape \(shape), strides \(strides))")
             }
-            guard offset + storageExtent(shape: shape, strides: strides) <= storage.elementCount else {
+            guard checkedElementCount(shape) != nil else {
+                throw fail("tensor of shape \(shape) has more than 2^31 elements")
+            }
+            guard let extent = storageExtent(shape: shape, strides: strides), extent <= storage.elementCount,
+                  offset <= storage.elementCount - extent else {
                 throw fail("tensor of shape \(shape) at offset \(offset) overruns its storage \(storage.key) of \(storage.elementCount) elements")
             }
             return .tensor(TensorReference(storage: storage, offset: offset, shape: shape, strides: strides))

@@ -43,8 +43,12 @@ struct ZipDirectory {
             }
             (count, directorySize, directoryOffset) = (n, size, offset)
         }
-        guard directoryOffset >= 0, directorySize >= 0, directoryOffset + directorySize <= eocd else {
+        guard directoryOffset >= 0, directorySize >= 0, directoryOffset <= eocd, directorySize <= eocd - directoryOffset else {
             throw file.error("corrupt zip archive (central directory outside the file; truncated?)")
+        }
+        // Each entry takes at least 46 bytes: a count from a damaged header must not size the array.
+        guard count <= directorySize / 46 else {
+            throw file.error("corrupt zip archive (\(count) entries cannot fit a \(directorySize)-byte central directory)")
         }
         var entries: [Entry] = []
         entries.reserveCapacity(count)
@@ -123,7 +127,7 @@ struct ZipDirectory {
             throw file.error("corrupt zip archive (bad local header for \(name))")
         }
         let dataOffset = localOffset + 30 + Int(localNameLength) + Int(localExtraLength)
-        guard dataOffset + compressed <= bytes.count else {
+        guard compressed >= 0, size >= 0, compressed <= bytes.count - dataOffset else {
             throw file.error("zip entry \(name) runs past the end of the file (truncated?)")
         }
         return Entry(name: name, method: method, compressedSize: compressed, size: size, dataOffset: dataOffset)
