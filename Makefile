@@ -16,9 +16,12 @@ demo: release
 	$(RELEASE_BIN) inspect $(DEMO) | head -n 3
 	SEGTUNE=$(RELEASE_BIN) scripts/demo
 
+# The fuzz targets are built with the sanitizers and replay their regression inputs
+# (seconds once built), so none can silently stop compiling (docs/robustness.md).
 test: setup
 	$(SWIFT) test
 	SWIFT=$(SWIFT) scripts/test-determinism
+	SWIFT=$(SWIFT) scripts/fuzz --replay
 
 # `make install` (PREFIX=/usr/local): the binary, and the default model where the
 # binary looks for it (<prefix>/share/segtune/models), so segtune runs from any folder.
