@@ -13,6 +13,7 @@ typedef struct {
     struct jpeg_error_mgr base;
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
+    int corrupt;  ///< stopped by a warning, not an error
 } jpeg_failure;
 
 static void on_jpeg_error(j_common_ptr info) {
@@ -21,8 +22,14 @@ static void on_jpeg_error(j_common_ptr info) {
     longjmp(failure->jump, 1);
 }
 
-// Warnings are counted (num_warnings) by emit_message; printing them is left to us: we don't.
-static void on_jpeg_output(j_common_ptr info) { (void)info; }
+// A warning means corrupt data (e.g. "Premature end of JPEG file"), which is refused: stop
+// at the first, since libjpeg would go on filling the whole claimed image with gray (a hang
+// on a damaged header). Trace messages (level > 0) are not printed.
+static void on_jpeg_message(j_common_ptr info, int level) {
+    if (level >= 0) return;
+    ((jpeg_failure *)info->err)->corrupt = 1;
+    on_jpeg_error(info);
+}
 
 int cio_jpeg_read(const char *path, cio_raster *out) {
     memset(out, 0, sizeof *out);
@@ -35,10 +42,14 @@ int cio_jpeg_read(const char *path, cio_raster *out) {
     jpeg_failure failure;
     info.err = jpeg_std_error(&failure.base);
     failure.base.error_exit = on_jpeg_error;
-    failure.base.output_message = on_jpeg_output;
+    failure.base.emit_message = on_jpeg_message;
+    failure.corrupt = 0;
     unsigned char *volatile pixels = NULL;
     if (setjmp(failure.jump)) {
-        snprintf(out->error, sizeof out->error, "not a readable JPEG (%s)", failure.message);
+        // Over max_memory_to_use, libjpeg asks for a backing store (disk), which we have not.
+        if (strstr(failure.message, "Backing store")) snprintf(failure.message, sizeof failure.message, "needs more than 256 MB to decode");
+        snprintf(out->error, sizeof out->error, "%s (%s)",
+                 failure.corrupt ? "corrupt or truncated JPEG" : "not a readable JPEG", failure.message);
         free(pixels);
         jpeg_destroy_decompress(&info);
         fclose(file);
@@ -47,6 +58,14 @@ int cio_jpeg_read(const char *path, cio_raster *out) {
     jpeg_create_decompress(&info);
     jpeg_stdio_src(&info, file);
     jpeg_read_header(&info, TRUE);
+    if ((uint64_t)info.image_width * info.image_height > CIO_MAX_PIXELS) {
+        snprintf(failure.message, sizeof failure.message, "%u×%u: more pixels than segtune reads (2^28)",
+                 (unsigned)info.image_width, (unsigned)info.image_height);
+        longjmp(failure.jump, 1);
+    }
+    // libjpeg's own buffers (a progressive file's whole-image coefficients: 8192 × 8192 gray
+    // takes 128 MB) within 256 MB, so a few hundred bytes cannot claim gigabytes.
+    info.mem->max_memory_to_use = 256L << 20;
     if (info.num_components == 1) info.out_color_space = JCS_GRAYSCALE;
     else if (info.num_components == 3) info.out_color_space = JCS_RGB;
     else {
@@ -62,15 +81,6 @@ int cio_jpeg_read(const char *path, cio_raster *out) {
         jpeg_read_scanlines(&info, &row, 1);
     }
     jpeg_finish_decompress(&info);
-    if (failure.base.num_warnings > 0) {
-        // The last warning says what went wrong, e.g. "Premature end of JPEG file".
-        failure.base.format_message((j_common_ptr)&info, failure.message);
-        snprintf(out->error, sizeof out->error, "corrupt or truncated JPEG (%s)", failure.message);
-        free(pixels);
-        jpeg_destroy_decompress(&info);
-        fclose(file);
-        return -1;
-    }
     out->width = (int)info.output_width;
     out->height = (int)info.output_height;
     out->channels = info.output_components;

@@ -31,4 +31,21 @@ import Imaging
     @Test func deflatedDICOMWithAHugeElementIsTruncated() {
         Self.expectRefused(Self.fixture("dicom", "deflated-3gb-element.dcm"), "truncated") { _ = try readVolume(at: $0) }
     }
+
+    /// A 703-byte JPEG claiming 65500 × 65500: libjpeg filled it with gray for 21 s in 4 GB.
+    @Test func jpegClaimingMorePixelsThanTheCapIsRefused() {
+        Self.expectRefused(Self.fixture("jpeg", "65500x65500-baseline.jpg"), "more pixels than segtune reads") { _ = try readVolume(at: $0) }
+    }
+
+    /// 554 bytes of progressive JPEG claiming 16000 × 16000 (under the pixel cap): its
+    /// coefficient buffer alone is 512 MB; libjpeg's memory is capped at 256 MB.
+    @Test func progressiveJPEGNeedingGigabytesIsRefused() {
+        Self.expectRefused(Self.fixture("jpeg", "16000x16000-progressive.jpg"), "needs more than 256 MB") { _ = try readVolume(at: $0) }
+    }
+
+    /// A 67-byte PNG claiming 65535 × 65535 (16 GB as floats): refused at its header.
+    @Test func pngClaimingMorePixelsThanTheCapIsRefused() {
+        Self.expectRefused(Self.fixture("png", "65535x65535.png"), "more pixels than segtune reads") { _ = try readMask(at: $0) }
+        Self.expectRefused(Self.fixture("png", "65535x65535.png"), "more pixels than segtune reads") { _ = try readVolume(at: $0) }
+    }
 }
