@@ -175,10 +175,12 @@ void readPixels(DcmDataset *data, bool bigEndianSource, cdicom_image *out) {
     bool ybr = checkLayout(out, false);
     int bytesPerSample = out->bits_allocated / 8, spp = out->samples_per_pixel;
     size_t perFrame = (size_t)out->rows * out->columns * spp;
+    // Frame by frame, so that 65535 x 65535 x 3 samples x 2^31 frames cannot wrap the product.
+    size_t frameBytes = perFrame * bytesPerSample;
+    if (frameBytes == 0 || (size_t)length / frameBytes < (size_t)out->frames)
+        throw Failure{"pixel data has " + std::to_string(length) + " bytes, " + std::to_string(out->frames) + " frame(s) of "
+                      + std::to_string(frameBytes) + " expected (truncated file?)"};
     size_t count = perFrame * out->frames;
-    if ((size_t)length < count * bytesPerSample)
-        throw Failure{"pixel data has " + std::to_string(length) + " bytes, " + std::to_string(count * bytesPerSample)
-                      + " expected (truncated file?)"};
     bool planar = spp == 3 && integerOf(data, DCM_PlanarConfiguration, 0) == 1;
     // OW arrives as host-order 16-bit words; a 32-bit sample from a big-endian file has its
     // high word first, so swap the words of each pair back into little-endian order.
@@ -229,11 +231,12 @@ void readJPEG2000Pixels(DcmDataset *data, const char *family, cdicom_image *out)
         // Split before allocating: a damaged Number of Frames fails here, not in malloc.
         std::vector<std::vector<uint8_t>> frames = cdicom::jpeg2000Frames(sequence, out->frames);
         size_t perFrame = (size_t)out->rows * out->columns * out->samples_per_pixel;
-        out->values = (float *)malloc(sizeof(float) * perFrame * frames.size());
-        if (!out->values) throw std::bad_alloc();
-        std::vector<int32_t> stored(perFrame);
+        std::vector<int32_t> stored;
         for (size_t f = 0; f < frames.size(); f++) {
-            cdicom::decodeJPEG2000Frame(frames[f], layout, (int)f + 1, stored.data());
+            cdicom::decodeJPEG2000Frame(frames[f], layout, (int)f + 1, stored);
+            // Allocated once the first frame has shown that Rows and Columns are real.
+            if (!out->values && !(out->values = (float *)malloc(sizeof(float) * perFrame * frames.size())))
+                throw std::bad_alloc();
             float *values = out->values + f * perFrame;
             for (size_t i = 0; i < perFrame; i++) {
                 double v = stored[i];

@@ -147,7 +147,7 @@ std::vector<std::vector<uint8_t>> jpeg2000Frames(DcmPixelSequence *pixels, int f
 }
 
 void decodeJPEG2000Frame(const std::vector<uint8_t> &codestream, const JPEG2000Layout &layout, int frame,
-                         int32_t *stored) {
+                         std::vector<int32_t> &stored) {
     std::string where = "frame " + std::to_string(frame) + ": ";
     if (!startsCodestream(codestream)) throw JPEG2000Error{where + "no JPEG 2000 codestream (no SOC/SIZ marker at its start)"};
     std::string error;
@@ -186,6 +186,9 @@ void decodeJPEG2000Frame(const std::vector<uint8_t> &codestream, const JPEG2000L
                             + std::to_string(image->numcomps) + (subsampled ? " component(s), subsampled" : " component(s)")
                             + "; Columns x Rows " + std::to_string(layout.columns) + "x" + std::to_string(layout.rows)
                             + " with " + std::to_string(layout.samplesPerPixel) + " sample(s) per pixel expected"};
+    // Sized only now that the codestream agrees with Rows and Columns (a 6 KB file claiming
+    // 65535 x 65535 used to zero 17 GB here first).
+    stored.resize((size_t)layout.rows * layout.columns * layout.samplesPerPixel);
     if (!opj_decode(codec.get(), stream.get(), image.get()) || !opj_end_decompress(codec.get(), stream.get()))
         throw JPEG2000Error{failed + (error.empty() ? "the codestream does not decode" : error)};
 

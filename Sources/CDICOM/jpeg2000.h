@@ -34,8 +34,10 @@ std::vector<std::vector<uint8_t>> jpeg2000Frames(DcmPixelSequence *pixels, int f
 
 /// Decodes frame `frame` (counted from 1) into rows × columns × samplesPerPixel stored
 /// values, interleaved.
+/// Decodes one frame into `stored` (rows x columns x samples), which it sizes only after the
+/// codestream's header has been checked against the layout.
 void decodeJPEG2000Frame(const std::vector<uint8_t> &codestream, const JPEG2000Layout &layout, int frame,
-                         int32_t *stored);
+                         std::vector<int32_t> &stored);
 
 }  // namespace cdicom
 #endif

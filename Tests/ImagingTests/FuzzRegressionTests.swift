@@ -48,4 +48,15 @@ import Imaging
         Self.expectRefused(Self.fixture("png", "65535x65535.png"), "more pixels than segtune reads") { _ = try readMask(at: $0) }
         Self.expectRefused(Self.fixture("png", "65535x65535.png"), "more pixels than segtune reads") { _ = try readVolume(at: $0) }
     }
+
+    /// A 6 KB JPEG 2000 file whose Rows and Columns say 65535: 17 GB were zeroed for the
+    /// frame before its 64 × 64 codestream was checked (90 s).
+    @Test func jpeg2000FrameIsCheckedBeforeItsBufferExists() {
+        Self.expectRefused(Self.fixture("dicom", "jpeg2000-65535x65535.dcm"), "the codestream is 64x64") { _ = try readVolume(at: $0) }
+    }
+
+    /// 65535 × 65535 × 2^31 − 1 frames of 16 bits: the byte count wrapped around 2^64.
+    @Test func frameCountCannotWrapThePixelDataSize() {
+        Self.expectRefused(Self.fixture("dicom", "frames-overflow.dcm"), "2147483647 frame(s) of 8589672450 expected") { _ = try readVolume(at: $0) }
+    }
 }
