@@ -89,6 +89,13 @@ public func makeDeepExamples(_ slices: [LabeledSlice], segmenter: Segmenter) -> 
     }
 }
 
+/// The structure's mean pixel count over the targets that hold it (the Dice smoothing of
+/// an empty target: SegmentationLoss); ε when none does.
+public func meanStructurePixels(_ examples: [TuningExample]) -> Double {
+    let counts = examples.map { $0.target.data.reduce(0, +) }.filter { $0 > 0 }
+    return counts.isEmpty ? SegmentationLoss.smooth : Double(counts.reduce(0, +)) / Double(counts.count)
+}
+
 /// Side of the decoder's low-resolution logits: 4× the embedding grid (256 for every SAM).
 public func lowResolutionSize(_ segmenter: Segmenter) -> Int {
     4 * segmenter.model.promptEncoder.imageEmbeddingSize

@@ -87,6 +87,14 @@ public final class FitSession {
         self.request = request
     }
 
+    /// Said when every training slice holds the structure (a volume cut to the organ).
+    public static let noEmptySliceWarning = """
+        every training slice holds the structure: the task never sees a slice without it, and \
+        on a scan that extends past the structure it will mark something on the slices where the \
+        structure is absent (docs/tuning.md, "Slices without the structure"). Train on volumes that \
+        extend past it, or predict only the slices that hold it
+        """
+
     /// Runs the fit; `shouldStop` is checked after every step (Ctrl-C).
     public func run(observer progress: FitObserver, shouldStop: () -> Bool = { false }) throws -> FitResult {
         let settings = request.settings
@@ -150,6 +158,10 @@ public final class FitSession {
             training: .init(settings, trainingCases: trainingCases, validationCases: validationCases))
         manifest.training.validationSlab = slab
         manifest.training.validationNote = validationNote
+        manifest.training.slicesWithoutStructure = trainingSlices.filter { $0.mask.foregroundCount == 0 }.count
+        if manifest.training.slicesWithoutStructure == 0 && trainingSlices.contains(where: \.isVolumeSlice) {
+            progress.warn(Self.noEmptySliceWarning)
+        }
         let startBox = settings.mode == .decoder && !settings.withBox
             ? meanStructureBox(trainingSlices, inputSize: segmenter.model.promptEncoder.inputImageSize) : nil
         let tuner = PromptTuner(segmenter: segmenter, settings: settings, startBox: startBox)
@@ -190,6 +202,7 @@ public final class FitSession {
             variants = augmentations.count
         }
         phases.lap("reading and embedding")
+        tuner.emptyTargetSmooth = meanStructurePixels(training)
         progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s") × \(variants) variant\(variants == 1 ? "" : "s"), validating on \(validation.count) slices" + (slab.map { " (a slab of \($0.caseName))" } ?? " of \(validationCases.count) case\(validationCases.count == 1 ? "" : "s")"))
 
         // The cascade's stage 2 needs the frozen encoder's embeddings of the validation

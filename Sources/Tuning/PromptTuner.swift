@@ -75,6 +75,9 @@ public final class PromptTuner {
     public let arena: ParameterArena
     public private(set) var optimiser: AdamW
     var generator: SeededGenerator
+    /// The Dice smoothing of a training image without the structure (SegmentationLoss):
+    /// the structure's mean pixel count over the training targets that hold it.
+    public var emptyTargetSmooth = SegmentationLoss.smooth
     private let frozenDense: Tensor
     /// For tasks trained `withBox`: the box each training step sees for an example
     /// (default: its reference box, jittered). The cascade's stage 2 draws boxes the way
@@ -212,7 +215,7 @@ public final class PromptTuner {
             let dLogits = Tensor(uninitialized: logits.shape)
             let loss = SegmentationLoss.evaluate(
                 logits: UnsafeBufferPointer(logits.data), target: UnsafeBufferPointer(example.target.data),
-                gradient: dLogits.data, weight: weight)
+                gradient: dLogits.data, weight: weight, emptySmooth: emptyTargetSmooth)
             total.dice += loss.dice * weight
             total.bce += loss.bce * weight
             tape.backward(seeding: logits, with: dLogits)

@@ -82,6 +82,10 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         public var validationSlab: SlabHoldout?
         /// Set when there was nothing to validate on (the best epoch is then the lowest training loss).
         public var validationNote: String?
+        /// Training slices whose mask is empty: what the task learned "none here" from
+        /// (0: it marks something on every slice of a scan that extends past the structure).
+        /// Nil in tasks from before it was recorded.
+        public var slicesWithoutStructure: Int?
 
         public init(epochs: Int, batchSize: Int, learningRate: Double, warmupEpochs: Int, seed: UInt64, augment: Bool,
                     validationFraction: Double, patience: Int?, trainingCases: [String], validationCases: [String]) {

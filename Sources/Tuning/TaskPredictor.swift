@@ -65,6 +65,10 @@ public struct TaskPredictor {
 
     public var needsBox: Bool { manifest.prompts.withBox }
 
+    /// Whether fit recorded that no training slice lacked the structure: on slices of a
+    /// volume without it, this task's masks are false positives (FitSession.noEmptySliceWarning).
+    public var neverSawAbsence: Bool { manifest.training.slicesWithoutStructure == 0 }
+
     /// Whether the task decodes the plain encoder's embedding, which tasks on the same
     /// base model share; a deep task runs the encoder with its own prompts instead.
     public var usesSharedEmbedding: Bool { manifest.prompts.mode == .decoder }

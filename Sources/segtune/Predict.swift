@@ -137,6 +137,10 @@ struct Predict: ParsableCommand {
             do { return try TaskPredictor(name, store: store, model: model) }
             catch let error as InputError { throw runtimeFailure(error.description) }
         }
+        for task in taskPredictors where task.neverSawAbsence {
+            printWarning("task '\(task.manifest.name)' was trained on slices that all hold the structure: "
+                         + "on slices without it, its masks are false positives (docs/tuning.md, \"Slices without the structure\")")
+        }
         var options = Predictor.Options()
         options.window = try window.map(parseWindow)
         options.threshold = threshold

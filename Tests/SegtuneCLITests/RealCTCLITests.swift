@@ -47,6 +47,9 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         let training = try #require(manifest["training"] as? [String: Any])
         let slab = try #require(training["validationSlab"] as? [String: Any])
         #expect(slab["caseName"] as? String == "ct" && slab["guardSlices"] as? Int == 2)
+        // Every slice of this volume holds liver: fit records it and says what follows.
+        #expect(training["slicesWithoutStructure"] as? Int == 0)
+        #expect(fit.stderr.contains("warning: every training slice holds the structure"), "\(fit.stderr)")
         #expect(((manifest["best"] as? [String: Any])?["validationDice"] as? Double) != nil)
         // The default crop: recorded, and the body (not the 122×101 slice with its air) is what the model saw.
         #expect((manifest["preprocessing"] as? [String: Any])?["fieldOfView"] as? String == "body")
@@ -58,6 +61,7 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         let predict = try SegtuneBinary.run(["predict", "--task", "liver", "--tasks-dir", tasks, "--format", "nifti,png",
                                              scans.appendingPathComponent("images/ct.nii.gz").path, "-o", out.path])
         #expect(predict.status == 0, "\(predict.stderr)")
+        #expect(predict.stderr.contains("warning: task 'liver' was trained on slices that all hold the structure"), "\(predict.stderr)")
         // The NIfTI mask sits on the input's grid and affine (nibabel), with the PNGs' voxels.
         let check = try Self.python(["-c", """
             import json, sys, nibabel as nib, numpy as np

@@ -14,11 +14,12 @@ private struct LossFixture: Decodable {
     let cases: [Case]
 }
 
-private func evaluate(_ logits: [Float], _ target: [Float], gradient: inout [Float]) -> SegmentationLoss.Result {
+private func evaluate(_ logits: [Float], _ target: [Float], gradient: inout [Float],
+                      emptySmooth: Double = SegmentationLoss.smooth) -> SegmentationLoss.Result {
     logits.withUnsafeBufferPointer { x in
         target.withUnsafeBufferPointer { t in
             gradient.withUnsafeMutableBufferPointer { g in
-                SegmentationLoss.evaluate(logits: x, target: t, gradient: g)
+                SegmentationLoss.evaluate(logits: x, target: t, gradient: g, emptySmooth: emptySmooth)
             }
         }
     }
@@ -39,20 +40,24 @@ func lossMatchesMONAIAndTorch(caseName: String) throws {
     }
 }
 
-@Test func lossGradientMatchesCentralDifferences() {
+@Test(arguments: [false, true])
+func lossGradientMatchesCentralDifferences(emptyTarget: Bool) {
     var generator = SeededGenerator(seed: 3)
     let n = 30
     let logits = (0 ..< n).map { _ in Float.random(in: -4 ... 4, using: &generator) }
-    let target = (0 ..< n).map { _ in Float(Bool.random(using: &generator) ? 1 : 0) }
+    let target = (0 ..< n).map { _ in Float(!emptyTarget && Bool.random(using: &generator) ? 1 : 0) }
+    // An empty target takes the structure's size as its smoothing (here 6 of 30 pixels).
+    let emptySmooth = 6.0
     var gradient = [Float](repeating: 0, count: n)
-    _ = evaluate(logits, target, gradient: &gradient)
+    _ = evaluate(logits, target, gradient: &gradient, emptySmooth: emptySmooth)
     var scratch = [Float](repeating: 0, count: n)
     let h: Float = 1e-2
     for i in 0 ..< n {
         var plus = logits, minus = logits
         plus[i] += h
         minus[i] -= h
-        let numeric = (evaluate(plus, target, gradient: &scratch).total - evaluate(minus, target, gradient: &scratch).total) / Double(2 * h)
+        let numeric = (evaluate(plus, target, gradient: &scratch, emptySmooth: emptySmooth).total
+                       - evaluate(minus, target, gradient: &scratch, emptySmooth: emptySmooth).total) / Double(2 * h)
         #expect(abs(numeric - Double(gradient[i])) < 1e-4, "element \(i)")
     }
 }
@@ -63,4 +68,24 @@ func lossMatchesMONAIAndTorch(caseName: String) throws {
     let result = evaluate([20, 20, -20, -20], target, gradient: &gradient)
     #expect(result.dice < 1e-6)
     #expect(result.bce < 1e-8)
+}
+
+/// MONAI's ε leaves an empty target's Dice term flat at 1 (no push towards "none"); with
+/// the structure's size as smoothing it is the share of a structure's worth of false
+/// foreground, and 0 only when nothing is predicted.
+@Test func emptyTargetPenalisesFalseForegroundBySize() {
+    let empty = [Float](repeating: 0, count: 8)
+    var gradient = [Float](repeating: 0, count: 8)
+    let flat = evaluate([3, 3, -20, -20, -20, -20, -20, -20], empty, gradient: &gradient)
+    #expect(flat.dice > 0.999)
+    let k = 4.0
+    let one = evaluate([20, -20, -20, -20, -20, -20, -20, -20], empty, gradient: &gradient, emptySmooth: k)
+    let two = evaluate([20, 20, -20, -20, -20, -20, -20, -20], empty, gradient: &gradient, emptySmooth: k)
+    let none = evaluate([Float](repeating: -20, count: 8), empty, gradient: &gradient, emptySmooth: k)
+    #expect(abs(one.dice - 1 / (1 + k)) < 1e-6)
+    #expect(abs(two.dice - 2 / (2 + k)) < 1e-6)
+    #expect(none.dice < 1e-6)
+    // A target that holds the structure keeps MONAI's ε whatever emptySmooth says.
+    let held = evaluate([20, 20, -20, -20, -20, -20, -20, -20], [1, 1, 0, 0, 0, 0, 0, 0], gradient: &gradient, emptySmooth: k)
+    #expect(held.dice < 1e-6)
 }
