@@ -151,12 +151,41 @@ public struct CascadeValidation {
         cases.mapValues { $0.map(predict) }
     }
 
+    /// The cascade on each case; a volume's runs of consecutive slices (a slab and a run
+    /// without the structure: SlabHoldout) are separate volumes for its 3-D step.
     func refined(_ coarse: [String: [Mask]], margin: Double, rounds: Int, stage2: BoxStage) -> [String: [Mask]] {
         Dictionary(uniqueKeysWithValues: cases.map { name, examples in
-            (name, cascadeMasks(coarse: coarse[name]!, isVolume: examples.count > 1 && examples[0].sliceIndex != nil,
-                                margin: margin, rounds: rounds, stage2: stage2,
-                                embeddings: embeddings[name]!, geometries: examples.map(\.geometry)))
+            let masks = consecutiveRuns(examples).flatMap { run in
+                cascadeMasks(coarse: Array(coarse[name]![run]), isVolume: run.count > 1 && examples[0].sliceIndex != nil,
+                             margin: margin, rounds: rounds, stage2: stage2,
+                             embeddings: Array(embeddings[name]![run]), geometries: examples[run].map(\.geometry))
+            }
+            return (name, masks)
         })
+    }
+
+    /// Index ranges of `examples` (in slice order) whose slice indices follow each other.
+    func consecutiveRuns(_ examples: [TuningExample]) -> [Range<Int>] {
+        var runs: [Range<Int>] = [], start = 0
+        for i in examples.indices.dropFirst() {
+            if let a = examples[i - 1].sliceIndex, let b = examples[i].sliceIndex, b == a + 1 { continue }
+            runs.append(start..<i)
+            start = i
+        }
+        return examples.isEmpty ? [] : runs + [start..<examples.count]
+    }
+
+    /// Validation slices without the structure on which `masks` mark something, of all
+    /// such slices; nil when validation has none.
+    func emptySlicesMarked(_ masks: [String: [Mask]]) -> (marked: Int, of: Int)? {
+        var marked = 0, total = 0
+        for (name, examples) in cases {
+            for (example, mask) in zip(examples, masks[name]!) where example.mask.foregroundCount == 0 {
+                total += 1
+                if mask.foregroundCount > 0 { marked += 1 }
+            }
+        }
+        return total == 0 ? nil : (marked, total)
     }
 
     /// Dice and IoU as validation reports them: each case's counts summed over its

@@ -135,7 +135,7 @@ public final class FitSession {
             let saved = request.resume ? (try? store.loadManifest(request.task))?.training.validationSlab : nil
             if let chosen = saved ?? (settings.validationFraction > 0 ? chooseSlabHoldout(trainingSlices, fraction: settings.validationFraction, seed: settings.seed) : nil) {
                 slab = chosen
-                validationSlices = trainingSlices.filter { $0.caseName == chosen.caseName && $0.index >= chosen.first && $0.index <= chosen.last }
+                validationSlices = trainingSlices.filter { $0.caseName == chosen.caseName && chosen.validates($0.index) }
                 trainingSlices.removeAll { $0.caseName == chosen.caseName && chosen.excludesFromTraining($0.index) }
                 progress.note("\(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s"), none to hold out: validating on \(chosen.description)")
             } else {

@@ -103,6 +103,11 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         /// The cascade's validation Dice with this epoch's prompts (the best margin, one round).
         public var cascadeDice: Double?
         public var seconds: Double
+        /// Validation slices without the structure on which stage 1 marks something, and
+        /// how many such slices validation has (SlabHoldout's run without the structure);
+        /// nil when it has none.
+        public var emptySlicesMarked: Int?
+        public var emptySlices: Int?
 
         public init(epoch: Int, trainingLoss: Double, validationDice: Double?, validationIoU: Double?, cascadeDice: Double? = nil, seconds: Double) {
             (self.epoch, self.trainingLoss, self.validationDice, self.validationIoU) = (epoch, trainingLoss, validationDice, validationIoU)

@@ -68,19 +68,21 @@ public struct TrainingLoop {
                 onStep(s + 1, steps)
                 if shouldStop() { return .interrupted }
             }
-            var scores: (dice: Double, iou: Double)?, cascadeDice: Double?
+            var scores: (dice: Double, iou: Double)?, cascadeDice: Double?, empty: (marked: Int, of: Int)?
             if let cascade, !cascade.isEmpty {
                 let coarse = cascade.coarseMasks { tuner.predictedMask(for: $0) }
                 scores = cascade.score(coarse, with: tuner)
+                empty = cascade.emptySlicesMarked(coarse)
                 cascadeDice = cascade.bestOneRoundDice(coarse, stage2: frozenBoxStage(tuner.segmenter), tuner: tuner).dice
             } else if let validationScore {
                 scores = validationScore(tuner)
             } else if !validation.isEmpty {
                 scores = score()
             }
-            let record = TaskManifest.EpochRecord(
+            var record = TaskManifest.EpochRecord(
                 epoch: epoch, trainingLoss: lossSum / Double(steps), validationDice: scores?.dice,
                 validationIoU: scores?.iou, cascadeDice: cascadeDice, seconds: Date().timeIntervalSince(started))
+            (record.emptySlicesMarked, record.emptySlices) = (empty?.marked, empty?.of)
             history.append(record)
             let top = history.compactMap(\.deliveredDice).max()
             let isBest = best.map { Self.replaces($0, with: record, top: top) } ?? true

@@ -106,6 +106,7 @@ final class Progress: FitObserver {
             line += "  \(name) " + String(format: "%.4f  IoU %.4f", dice, iou)
         }
         if let cascade = record.cascadeDice { line += String(format: "  cascade %.4f", cascade) }
+        if let marked = record.emptySlicesMarked, let empty = record.emptySlices { line += "  marked \(marked)/\(empty) empty slices" }
         line += String(format: "  %.1f s", record.seconds) + (isBest ? "  (best)" : "")
         writeToStderr(line)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Imaging
 @testable import Models
 import Tensors
@@ -51,6 +52,30 @@ import Testing
         #expect(boundingBox(of: masks[0]) == BoxPrompt(x0: 5, y0: 3, x1: 11, y1: 7))
         #expect(covering(nil, BoxPrompt(x0: 1, y0: 1, x1: 2, y1: 2)) == BoxPrompt(x0: 1, y0: 1, x1: 2, y1: 2))
         #expect(covering(nil, nil) == nil)
+    }
+
+    /// A validation volume with a slab and a run without the structure (SlabHoldout): the
+    /// two runs are separate volumes for the 3-D step, and stage 1's marks on the empty
+    /// slices are counted.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: repositoryRoot.appendingPathComponent("models/lite_medsam.pth").path)))
+    func validationRunsAreSeparateVolumesAndEmptySlicesAreCounted() throws {
+        let geometry = PreparedImage(input: Tensor(zeros: [1, 256, 256, 3]), originalWidth: 20, originalHeight: 10,
+                                     resizedWidth: 256, resizedHeight: 128, scale: 12.8)
+        func example(_ z: Int, _ box: (Int, Int, Int, Int)?) -> TuningExample {
+            TuningExample(name: "v#\(z)", caseName: "v", embedding: Tensor(zeros: [1]), geometry: geometry, target: Tensor(zeros: [1]),
+                          mask: Self.slice(box), box: nil, sliceIndex: z)
+        }
+        // Slab 3…4 with the structure, then 8…9 without it; given out of order.
+        let validation = CascadeValidation([example(8, nil), example(3, (4, 2, 12, 8)), example(9, nil), example(4, (4, 2, 12, 8))],
+                                           segmenter: DecoderTuningTests.segmenter, embeddings: false)
+        let ordered = try #require(validation.cases["v"])
+        #expect(ordered.map(\.sliceIndex) == [3, 4, 8, 9])
+        #expect(validation.consecutiveRuns(ordered) == [0..<2, 2..<4])
+        // Stage 1 marks a small blob on slice 9 only: 1 of the 2 empty slices.
+        let coarse = ["v": [Self.slice((4, 2, 12, 8)), Self.slice((4, 2, 12, 8)), Self.slice(nil), Self.slice((1, 1, 3, 3))]]
+        let counted = try #require(validation.emptySlicesMarked(coarse))
+        #expect(counted.marked == 1 && counted.of == 2)
+        #expect(validation.emptySlicesMarked(["v": ordered.map { _ in Self.slice(nil) }])?.marked == 0)
     }
 
     /// Stage 2's training boxes: the reference box moved by one of stage 1's measured

@@ -1,3 +1,4 @@
+import Foundation
 import Imaging
 import Testing
 @testable import Tuning
@@ -23,6 +24,33 @@ import Testing
             #expect(slab.excludesFromTraining(slab.last + 2) && !slab.excludesFromTraining(slab.last + 3))
         }
         #expect(chooseSlabHoldout(Self.volume(), fraction: 0.2, seed: 1) == chooseSlabHoldout(Self.volume(), fraction: 0.2, seed: 1))
+    }
+
+    /// Slices without the structure are validated too where the volume has enough of them
+    /// past one end of the structure: as many as the slab, at the far end, with a guard.
+    @Test func aRunWithoutTheStructureIsHeldOutWhereThereAreEnough() throws {
+        // Structure on 10…29 of 40: 10 empty slices above, ≥ 2 × 4 + 2.
+        let slab = try #require(chooseSlabHoldout(Self.volume(), fraction: 0.2, seed: 0))
+        #expect(slab.absentFirst == 36 && slab.absentLast == 39)
+        #expect((36...39).allSatisfy(slab.validates) && !slab.validates(35) && !slab.validates(30))
+        #expect(slab.excludesFromTraining(34) && !slab.excludesFromTraining(33))
+        #expect(slab.description.hasSuffix("and slices 36–39 without the structure"))
+        // The larger side is the one used.
+        let low = try #require(chooseSlabHoldout(Self.volume(structure: 20...35), fraction: 0.2, seed: 0))
+        #expect(low.absentFirst == 0 && low.absentLast == 2)
+        // Too few empty slices to spare (9 on each side, < 2 × 4 + 2), or none: no run.
+        let short = try #require(chooseSlabHoldout(Self.volume(structure: 9...30), fraction: 0.2, seed: 0))
+        #expect(short.absentFirst == nil && short.absentLast == nil && short.validates(short.first) && !short.validates(35))
+        let full = try #require(chooseSlabHoldout(Self.volume(structure: 0...39), fraction: 0.2, seed: 0))
+        #expect(full.absentFirst == nil)
+    }
+
+    /// A task saved before the run existed decodes with none.
+    @Test func olderSlabsDecodeWithoutARun() throws {
+        let json = #"{"caseName": "ct", "first": 3, "last": 5, "guardSlices": 2}"#
+        let slab = try JSONDecoder().decode(SlabHoldout.self, from: Data(json.utf8))
+        #expect(slab == SlabHoldout(caseName: "ct", first: 3, last: 5, guardSlices: 2))
+        #expect(!slab.validates(10) && slab.validates(4))
     }
 
     /// The longest volume is the one split; 2-D images and too-short volumes give no slab.
