@@ -102,7 +102,8 @@ public struct TrainingLoop {
 
     /// Whether `candidate` replaces the `kept` epoch, given `top`, the best delivered
     /// Dice so far (the candidate's included). Among epochs within the tolerance of
-    /// `top`, stage 1's own Dice decides. The cascade's boxes depend on stage 1 finding
+    /// `top`, the one marking fewer of validation's slices without the structure wins,
+    /// then stage 1's own Dice decides. The cascade's boxes depend on stage 1 finding
     /// the structure, and barely trained tokens whose boxes happen to fit the validation
     /// slices can miss it elsewhere: on the liver CT, epoch 1 (stage 1 0.31, cascade 0.976
     /// on validation) scored 0.03 held out. Online, so an epoch that left the band is not
@@ -112,7 +113,12 @@ public struct TrainingLoop {
               let keptStage1 = kept.validationDice, let candidateStage1 = candidate.validationDice
         else { return candidate.trainingLoss < kept.trainingLoss }
         if keptDice < top - validationTolerance { return true }  // the candidate is the new top
-        return candidateDice >= top - validationTolerance && candidateStage1 > keptStage1
+        guard candidateDice >= top - validationTolerance else { return false }
+        // Among near ties, fewer validation slices without the structure marked comes first.
+        if let marked = candidate.emptySlicesMarked, let keptMarked = kept.emptySlicesMarked, marked != keptMarked {
+            return marked < keptMarked
+        }
+        return candidateStage1 > keptStage1
     }
 
     /// What `onEpoch` sees after each epoch: enough to save the task.

@@ -67,6 +67,21 @@ private func keptEpoch(_ stage1AndCascade: [(Double, Double?)]) -> Int {
     #expect(keptEpoch([(0.80, 0.90), (0.30, 0.905), (0.31, 0.95)]) == 3)
 }
 
+/// Among near ties, the epoch marking fewer of validation's slices without the structure
+/// is kept before stage 1's Dice is looked at; a clearly better Dice still wins.
+@Test func fewerEmptySlicesMarkedBreaksANearTie() {
+    func record(_ epoch: Int, _ stage1: Double, _ cascade: Double, marked: Int) -> TaskManifest.EpochRecord {
+        var r = TaskManifest.EpochRecord(epoch: epoch, trainingLoss: 1, validationDice: stage1, validationIoU: nil, cascadeDice: cascade, seconds: 1)
+        (r.emptySlicesMarked, r.emptySlices) = (marked, 4)
+        return r
+    }
+    let kept = record(1, 0.70, 0.80, marked: 4)
+    #expect(TrainingLoop.replaces(kept, with: record(2, 0.60, 0.795, marked: 1), top: 0.80))
+    #expect(TrainingLoop.replaces(kept, with: record(2, 0.75, 0.80, marked: 4), top: 0.80))      // same count: stage 1
+    #expect(!TrainingLoop.replaces(record(1, 0.70, 0.80, marked: 1), with: record(2, 0.75, 0.80, marked: 3), top: 0.80))
+    #expect(!TrainingLoop.replaces(kept, with: record(2, 0.60, 0.70, marked: 0), top: 0.80))
+}
+
 @Test func manifestFromTheFutureIsRefusedNamingTheFile() throws {
     var manifest = sampleManifest()
     manifest.format = TaskManifest.currentFormat + 1
