@@ -40,6 +40,15 @@ public struct CascadeChoice: Codable, Sendable, Equatable {
 
     /// The margins fit tries (fractions of the image side).
     public static let candidateMargins: [Double] = [0, 0.05, 0.10, 0.15, 0.20]
+
+    /// Whether a cascade scoring `cascade` on validation is worth using over stage 1's
+    /// `stage1`: only when it wins by more than a tie (`TrainingLoop.validationTolerance`),
+    /// since a box from stage 1's mask can only add stage 1's misplacements on another
+    /// patient. The one-scan spinal-cord task scored 0.571 against 0.562 on its slab and
+    /// 0.427 against 0.631 on the other patient (docs/tuning.md, "Position").
+    public static func isWorthUsing(cascade: Double, stage1: Double) -> Bool {
+        cascade > stage1 + TrainingLoop.validationTolerance
+    }
 }
 
 /// Empty slices a 3-D component may bridge (stage 1 misses a slice now and then).
@@ -207,7 +216,7 @@ extension PromptTuner {
     /// Chooses the cascade on `validation` with the current prompts: stage 1 alone against
     /// every candidate margin with one and two rounds, with the frozen model's box stage
     /// and, when given, the tuned `stage2` (Dice summed over each case's slices, mean over
-    /// cases). Enabled only when it beats stage 1. Nil without validation.
+    /// cases). Enabled only when it beats stage 1 by more than a tie. Nil without validation.
     public func chooseCascade(_ validation: CascadeValidation, stage2 tuned: PromptTuner? = nil) -> CascadeChoice? {
         guard !validation.isEmpty else { return nil }
         let coarse = validation.coarseMasks { predictedMask(for: $0) }
@@ -227,7 +236,7 @@ extension PromptTuner {
             }
         }
         let chosen = best!
-        return CascadeChoice(enabled: chosen.dice > stage1, margin: chosen.margin, rounds: chosen.rounds,
+        return CascadeChoice(enabled: CascadeChoice.isWorthUsing(cascade: chosen.dice, stage1: stage1), margin: chosen.margin, rounds: chosen.rounds,
                              stage1Dice: stage1, cascadeDice: chosen.dice, tried: tried, tunedStage2: tuned == nil ? nil : chosen.tuned)
     }
 

@@ -196,7 +196,8 @@ public final class FitSession {
         } else {
             let augmentations = AugmentationGroup.variants(settings.augmentations)
             progress.note("augmentation: " + (settings.augmentations.isEmpty ? "none" : settings.augmentations.map(\.rawValue).joined(separator: ", "))
-                          + " (\(augmentations.count) image\(augmentations.count == 1 ? "" : "s") per training slice)")
+                          + " (\(augmentations.count) image\(augmentations.count == 1 ? "" : "s") per training slice)"
+                          + (tuner.positionJitterCells.map { String(format: "; each step moves its slice by up to %.2f of the frame (%d cells)", settings.positionJitter, $0) } ?? ""))
             (training, validation) = try embeddedExamples(trainingSlices, augmentations, validationSlices,
                                                           cache: cache, progress: progress)
             variants = augmentations.count

@@ -86,6 +86,9 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         /// (0: it marks something on every slice of a scan that extends past the structure).
         /// Nil in tasks from before it was recorded.
         public var slicesWithoutStructure: Int?
+        /// The largest move of a training example per step, as a fraction of the frame
+        /// (`fit --position-jitter`); nil in tasks from before it existed (no moves).
+        public var positionJitter: Double?
 
         public init(epochs: Int, batchSize: Int, learningRate: Double, warmupEpochs: Int, seed: UInt64, augment: Bool,
                     validationFraction: Double, patience: Int?, trainingCases: [String], validationCases: [String]) {
@@ -181,6 +184,7 @@ extension TaskManifest.Training {
                   validationFraction: settings.validationFraction, patience: settings.patience,
                   trainingCases: trainingCases, validationCases: validationCases)
         augmentations = settings.augmentations
+        positionJitter = settings.positionJitter
     }
 }
 

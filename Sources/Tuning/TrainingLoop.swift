@@ -64,7 +64,9 @@ public struct TrainingLoop {
             for s in 0 ..< steps {
                 let batch = order[(s * settings.batchSize) ..< min(order.count, (s + 1) * settings.batchSize)].map { training[$0] }
                 let rate = schedule.rate(at: (epoch - 1) * steps + s)
-                lossSum += tuner.step(batch, rate: rate).total
+                // Drawn from the epoch's generator, so a resumed run moves the same examples the same way.
+                let shifts = tuner.positionJitterCells.map { cells in batch.map { _ in EmbeddingShift.random(maxCells: cells, using: &generator) } }
+                lossSum += tuner.step(batch, rate: rate, shifts: shifts).total
                 onStep(s + 1, steps)
                 if shouldStop() { return .interrupted }
             }

@@ -34,6 +34,15 @@ import Testing
         #expect(cascadeBoxes([Self.slice(nil)], isVolume: true, margin: 0.1) == [nil])
     }
 
+    /// A cascade within a tie of stage 1 on validation is not used (stage 1 is the simpler
+    /// guess); a clear win is.
+    @Test func cascadeMustBeatStageOneByMoreThanATie() {
+        #expect(!CascadeChoice.isWorthUsing(cascade: 0.5714, stage1: 0.5621))
+        #expect(!CascadeChoice.isWorthUsing(cascade: 0.50, stage1: 0.60))
+        #expect(CascadeChoice.isWorthUsing(cascade: 0.58, stage1: 0.5621))
+        #expect(CascadeChoice.isWorthUsing(cascade: 0.896, stage1: 0.795))
+    }
+
     /// A box stage that draws one pixel inside its box would shrink the structure round
     /// after round; a later round's box covers the earlier one instead.
     @Test func laterRoundsNeverShrinkABox() {

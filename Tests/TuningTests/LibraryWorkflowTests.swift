@@ -23,7 +23,7 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         // The cascade is chosen on validation data (here the example itself): every margin tried.
         let cascade = try #require(tuner.chooseCascade(CascadeValidation([example], segmenter: tuner.segmenter)))
         #expect(cascade.tried.count == CascadeChoice.candidateMargins.count * 2)
-        #expect(cascade.enabled == (cascade.cascadeDice > cascade.stage1Dice))
+        #expect(cascade.enabled == CascadeChoice.isWorthUsing(cascade: cascade.cascadeDice, stage1: cascade.stage1Dice))
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-library-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
