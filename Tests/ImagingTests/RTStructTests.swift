@@ -176,5 +176,11 @@ private func dumped(_ file: URL, _ tag: String) throws -> [String] {
         #expect(error?.description == "/data/photo.png: --format rtstruct needs a DICOM series (a folder of slices)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
         #expect(try MaskFormat.parseList("png,rtstruct") == [.png, .rtstruct])
+        // --skip-existing and shards look for <name>.rtstruct.dcm.
+        #expect(!predictedMaskExists(name: "ct", formats: [.rtstruct], overlays: false, in: folder))
+        try Data().write(to: folder.appendingPathComponent("ct.seg.dcm"))
+        #expect(!predictedMaskExists(name: "ct", formats: [.rtstruct], overlays: false, in: folder))
+        try Data().write(to: folder.appendingPathComponent("ct.rtstruct.dcm"))
+        #expect(predictedMaskExists(name: "ct", formats: [.rtstruct], overlays: false, in: folder))
     }
 }
