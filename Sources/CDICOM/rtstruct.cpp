@@ -381,8 +381,10 @@ void readStructureSet(const char *path, const char *const *seriesPaths, int coun
                               + "; only CLOSED_PLANAR contours enclose an area"};
             OFVector<Float64> points;
             contour.getContourData(points);
-            if (points.size() < 9 || points.size() % 3 != 0)
-                throw Failure{which + " has " + std::to_string(points.size()) + " Contour Data values, not 3 per point for 3 points or more"};
+            // Fewer than 3 points enclose nothing and fill nothing, but are kept: writers tracing
+            // pixel centres (rt-utils) write a one-pixel island as one CLOSED_PLANAR point.
+            if (points.empty() || points.size() % 3 != 0)
+                throw Failure{which + " has " + std::to_string(points.size()) + " Contour Data values, not 3 per point"};
             for (Float64 v : points)
                 if (!std::isfinite(v) || std::fabs(v) > 1e7) throw Failure{which + " has a Contour Data value that is no coordinate"};
             std::vector<Float64> values(points.begin(), points.end());

@@ -148,10 +148,29 @@ private func dumped(_ file: URL, _ tag: String) throws -> [String] {
         #expect(reason(elsewhere) == "ROI \"Liver\" is in Frame of Reference 1.2.826.0.1.3680043.9.7777.99, the series in \(SourceSeries.frameOfReference)")
         #expect(inputError { _ = try readRTStructContours(at: series.files[0], slices: series.files, roi: nil) }?.reason
                 == "not an RT Structure Set (SOP Class 1.2.840.10008.5.1.4.1.1.2)")
+        let ragged = try damaged("ragged.dcm", "(3006,0039)[0].(3006,0040)[0].(3006,0050)=0\\0\\0\\1\\0")
+        #expect(reason(ragged) == "ROI \"Liver\" contour 1 has 5 Contour Data values, not 3 per point")
         let data = try Data(contentsOf: out)
         let cut = folder.appendingPathComponent("cut.dcm")
         try data.prefix(data.count - 7).write(to: cut)
         #expect(reason(cut) != nil)
+    }
+
+    /// rt-utils traces pixel centres and writes a one-pixel island as a CLOSED_PLANAR single
+    /// point: read, on its slice, enclosing nothing.
+    @Test func aOnePointContourFillsNothing() throws {
+        let (series, folder, out) = try Self.writtenLiver()
+        let point = folder.appendingPathComponent("point.dcm")
+        try FileManager.default.copyItem(at: out, to: point)
+        // Contour 2 is the island at column 6, row 0 of slice 0 (z 0): now its centre only.
+        try DCMTKFiles.runTool(["dcmodify", "-nb", "-m", "(3006,0039)[0].(3006,0040)[1].(3006,0050)=-6.4\\-20\\0",
+                                "-m", "(3006,0039)[0].(3006,0040)[1].(3006,0046)=1", point.path])
+        let read = try readRTStructContours(at: point, slices: series.files, roi: nil)
+        #expect(read.contours[1].slice == 0 && read.contours[1].points.count == 1)
+        #expect(read.contours[1].points.allSatisfy { abs($0.x - 6) < 1e-9 && abs($0.y) < 1e-9 }, "\(read.contours[1].points)")
+        var expected = Self.knownMasks()[0]
+        expected[6] = 0
+        #expect(fillEvenOdd(read.contours.filter { $0.slice == 0 }.map(\.points), width: 7, height: 5) == expected)
     }
 
     @Test func writerRefusesSlicesItCannotPlace() throws {

@@ -44,7 +44,8 @@ typedef struct {
 
 /// Reads one ROI of an RT Structure Set (`roi_name`, or the first when NULL) placed on the
 /// series given by its slice files: every contour must be CLOSED_PLANAR and lie on one
-/// slice's plane, and the ROI must be in the series' Frame of Reference.
+/// slice's plane, and the ROI must be in the series' Frame of Reference. Contours of fewer
+/// than 3 points (which enclose nothing) are returned as they are.
 /// The caller frees the result with cdicom_rtstruct_free.
 int cdicom_read_rtstruct(const char *path, const char *const *series_paths, int n_series, const char *roi_name,
                          cdicom_rtstruct *out);
