@@ -16,7 +16,7 @@ struct Score: ParsableCommand {
               <case>.mha, <case>.mhd     a 3-D MetaImage volume (ITK)
               <case>/<slice>.png         slices stacked in name order into one 3-D case
               <case>.seg.dcm             a DICOM SEG, placed on its series (--series)
-              <case>.rtstruct.dcm        an RTSTRUCT (or any .dcm of that class), its contours filled on its series (--series): the ROI --roi names, else the first
+              <case>.rtstruct.dcm        an RTSTRUCT ROI, filled on its series (--series)
 
             Distances (HD95, the NSD tolerance) are in mm when the spacing is known (NIfTI pixdim, or --spacing), else in pixels; the report says which.
 
