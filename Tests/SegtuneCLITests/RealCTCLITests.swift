@@ -218,8 +218,12 @@ extension RealCTCLITests {
         let roundTrip = try scored(labels, rtstruct, ["--pred-label", "5", "--roi", "Liver"]).dice
         #expect(roundTrip >= 0.97, "TotalSegmentator's liver against its RTSTRUCT, read by segtune: \(roundTrip)")
         let prediction = out.appendingPathComponent("series.nii.gz")
-        // Two ROIs and no --roi: the first (the liver), said on stderr.
-        let (againstStructure, warning) = try scored(prediction, rtstruct, [])
+        // Folders pair series.nii.gz with series.rtstruct.dcm; two ROIs and no --roi: the first
+        // (the liver), said on stderr.
+        let predictions = dir.appendingPathComponent("predictions")
+        try FileManager.default.createDirectory(at: predictions, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: predictions.appendingPathComponent("series.nii.gz"), withDestinationURL: prediction)
+        let (againstStructure, warning) = try scored(predictions, structures, [])
         #expect(warning.contains("\(rtstruct.path): 2 ROIs (Liver, Spleen); scoring the first, \"Liver\"; choose one with --roi NAME"), "\(warning)")
         let againstLabels = try scored(prediction, labels, ["--ref-label", "5"]).dice
         #expect(abs(againstStructure - againstLabels) <= max(1e-9, 1 - roundTrip), "\(againstStructure) vs \(againstLabels)")
