@@ -61,9 +61,6 @@ Slice readSlice(const std::string &path) {
     s.series = stringOf(data, DCM_SeriesInstanceUID);
     s.frameOfReference = stringOf(data, DCM_FrameOfReferenceUID);
     if (s.sopClass.empty() || s.sopInstance.empty()) throw Failure{"slice " + path + " has no SOP Class/Instance UID"};
-    if (s.study.empty() || s.series.empty())
-        throw Failure{"slice " + path + " has no Study/Series Instance UID (anonymised?), so an RTSTRUCT could not"
-                      " reference it; use --format nifti"};
     if (integerOf(data, DCM_NumberOfFrames, 1) != 1)
         throw Failure{"slice " + path + " is a multi-frame image; only single-frame slices are supported"};
     Float64 orientation[6], spacing[2];
@@ -226,6 +223,10 @@ void writeStructureSet(const char *outPath, const char *const *sourcePaths, int 
         ascii &= isASCII(name);
     }
     std::vector<Slice> slices = readSlices(sourcePaths, count);
+    for (const Slice &s : slices)
+        if (s.study.empty() || s.series.empty())
+            throw Failure{"slice " + s.path + " has no Study/Series Instance UID (anonymised?), so an RTSTRUCT could not"
+                          " reference it; use --format nifti"};
 
     // Patient and study from the first slice, so viewers and planning systems file the
     // structure set with its images. A non-ASCII name needs UTF-8 throughout.

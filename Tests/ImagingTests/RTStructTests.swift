@@ -184,6 +184,25 @@ private func dumped(_ file: URL, _ tag: String) throws -> [String] {
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 
+    /// Without a Study Instance UID an RTSTRUCT could not be filed with its images; reading
+    /// one on such a series needs only the geometry.
+    @Test func anonymisedSeriesIsRefusedForWritingNotForReading() throws {
+        let (series, folder, out) = try Self.writtenLiver()
+        let bare = folder.appendingPathComponent("bare")
+        try FileManager.default.createDirectory(at: bare, withIntermediateDirectories: true)
+        let copies = try series.files.map { file -> URL in
+            let copy = bare.appendingPathComponent(file.lastPathComponent)
+            try FileManager.default.copyItem(at: file, to: copy)
+            try DCMTKFiles.runTool(["dcmodify", "-nb", "-e", "(0020,000d)", copy.path])
+            return copy
+        }
+        let again = folder.appendingPathComponent("again.rtstruct.dcm")
+        #expect(inputError {
+            try writeRTStructure(rois: [RTStructROI(name: "Liver", masks: Self.knownMasks())], sources: copies, rows: 5, columns: 7, to: again)
+        }?.reason == "slice \(copies[0].path) has no Study/Series Instance UID (anonymised?), so an RTSTRUCT could not reference it; use --format nifti")
+        #expect(try readRTStructMask(at: out, series: bare, roi: "Liver").mask.voxels == Self.knownMasks().flatMap { $0 })
+    }
+
     @Test func onlyADICOMSeriesGetsAnRTStruct() throws {
         let folder = try makeTemporaryFolder()
         let image = Image(width: 2, height: 2, channels: 1, pixels: [0, 1, 2, 3])
