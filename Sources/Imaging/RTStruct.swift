@@ -36,6 +36,9 @@ public func writeRTStructure(rois: [RTStructROI], sources: [URL], rows: Int, col
         guard roi.masks.count == sources.count else {
             throw InputError(file: url.path, reason: "\(roi.masks.count) masks for \(sources.count) source slices")
         }
+        guard roi.color.count == 3 else {
+            throw InputError(file: url.path, reason: "ROI \"\(roi.name)\" has \(roi.color.count) colour components, 3 (RGB) expected")
+        }
         if let k = roi.masks.firstIndex(where: { $0.count != rows * columns }) {
             throw InputError(file: url.path, reason: "mask \(k) has \(roi.masks[k].count) pixels, \(rows)x\(columns) expected")
         }

@@ -115,6 +115,21 @@ private func dumped(_ file: URL, _ tag: String) throws -> [String] {
                 == "has no ROI named \"Kidney\" (its ROIs: Liver, Spleen)")
     }
 
+    /// A task that found nothing: an ROI without contours, read back as an empty mask.
+    @Test func emptyMasksGiveAnROIWithoutContours() throws {
+        let folder = try makeTemporaryFolder()
+        let series = try SourceSeries(in: folder, slices: 2)
+        let out = folder.appendingPathComponent("none.rtstruct.dcm")
+        let empty = [[UInt8]](repeating: [UInt8](repeating: 0, count: 35), count: 2)
+        try writeRTStructure(rois: [RTStructROI(name: "Nothing", masks: empty)], sources: series.files, rows: 5, columns: 7, to: out)
+        let read = try readRTStructContours(at: out, slices: series.files, roi: nil)
+        #expect(read.roiNames == ["Nothing"] && read.contours.isEmpty)
+        #expect(try dumped(out, "3006,0026") == ["Nothing"] && dumped(out, "3006,0050").isEmpty)
+        #expect(inputError {
+            try writeRTStructure(rois: [RTStructROI(name: "Odd", color: [1, 2], masks: empty)], sources: series.files, rows: 5, columns: 7, to: out)
+        }?.reason == "ROI \"Odd\" has 2 colour components, 3 (RGB) expected")
+    }
+
     @Test func nonASCIINameIsWrittenAsUTF8() throws {
         let folder = try makeTemporaryFolder()
         let series = try SourceSeries(in: folder, slices: 2)
