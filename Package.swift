@@ -17,7 +17,7 @@ let cCPUFlags: [CSetting] = []
 // run the real model, which unoptimised Swift would make 20× slower.
 let kernelFlags: [SwiftSetting] = cpuFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
-let dcmtkLibraries = ["dcmseg", "dcmfg", "dcmiod", "dcmimage", "dcmimgle", "dcmjpeg", "ijg8", "ijg12", "ijg16",
+let dcmtkLibraries = ["dcmrt", "dcmseg", "dcmfg", "dcmiod", "dcmimage", "dcmimgle", "dcmjpeg", "ijg8", "ijg12", "ijg16",
                       "dcmjpls", "dcmtkcharls", "dcmdata", "oflog", "ofstd"]
 
 let package = Package(

@@ -12,17 +12,20 @@ public enum MaskFormat: String, CaseIterable, Sendable {
     case nrrd
     /// `<name>.seg.nrrd`, the same as a 3D Slicer segmentation: one segment named by the task.
     case segNrrd = "seg.nrrd"
+    /// `<name>.rtstruct.dcm`, a DICOM RT Structure Set: one ROI named by the task, its
+    /// contours in patient coordinates on a DICOM series' slices (radiotherapy planning).
+    case rtstruct
 
-    /// Parses "png,nifti,dicom-seg,nrrd,seg.nrrd".
+    /// Parses "png,nifti,dicom-seg,nrrd,seg.nrrd,rtstruct".
     public static func parseList(_ text: String) throws(MaskFormatParseError) -> Set<MaskFormat> {
         var formats = Set<MaskFormat>()
         for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
             guard let format = MaskFormat(rawValue: name) else {
-                throw MaskFormatParseError(message: "unknown format '\(name)': use png, nifti, dicom-seg, nrrd, seg.nrrd (comma-separated)")
+                throw MaskFormatParseError(message: "unknown format '\(name)': use png, nifti, dicom-seg, rtstruct, nrrd, seg.nrrd (comma-separated)")
             }
             formats.insert(format)
         }
-        if formats.isEmpty { throw MaskFormatParseError(message: "give at least one format: png, nifti, dicom-seg, nrrd, seg.nrrd") }
+        if formats.isEmpty { throw MaskFormatParseError(message: "give at least one format: png, nifti, dicom-seg, rtstruct, nrrd, seg.nrrd") }
         return formats
     }
 }
@@ -35,7 +38,7 @@ public struct MaskFormatParseError: Error, Sendable {
 /// each of `formats` under `folder`, named `name`: slice PNGs numbered by DICOM Instance
 /// Number (else 1, 2, 3…), with `<slice>.overlay.png` outlines on `shown` when given; a
 /// NIfTI on the input's grid; a DICOM SEG over the series' files with `label` as the
-/// segment label. Every file is written atomically, and a volume's slice folder as a
+/// segment label, and an RTSTRUCT with `label` as the ROI name. Every file is written atomically, and a volume's slice folder as a
 /// whole (see `AtomicFiles`): so `predictedMaskExists` can tell a finished case from a
 /// half-written one.
 public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, formats: Set<MaskFormat>,
@@ -45,8 +48,8 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
     for format in [MaskFormat.nifti, .nrrd, .segNrrd] where formats.contains(format) && volume.geometry == nil && volume.niftiHeader == nil {
         throw InputError(file: volume.source, reason: "--format \(format.rawValue) needs a volume (NIfTI, NRRD, MetaImage or a DICOM series); this input has no voxel grid")
     }
-    if formats.contains(.dicomSeg) && (volume.geometry == nil || volume.storedSlices == nil) {
-        throw InputError(file: volume.source, reason: "--format dicom-seg needs a DICOM series (a folder of slices)")
+    for format in [MaskFormat.dicomSeg, .rtstruct] where formats.contains(format) && (volume.geometry == nil || volume.storedSlices == nil) {
+        throw InputError(file: volume.source, reason: "--format \(format.rawValue) needs a DICOM series (a folder of slices)")
     }
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     if formats.contains(.png) {
@@ -103,6 +106,22 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
         }
         try AtomicFiles.moveIntoPlace(temporary, at: final)
     }
+    if formats.contains(.rtstruct) {
+        let (geometry, stored) = (volume.geometry!, volume.storedSlices!)
+        let storedMask = Mask(width: geometry.storedSize[0], height: geometry.storedSize[1], depth: stored.count,
+                              voxels: geometry.toStored(mask.voxels))
+        let final = folder.appendingPathComponent(name + ".rtstruct.dcm")
+        // As for the SEG: DCMTK's temporary sits beside this one, renamed into place last.
+        let temporary = AtomicFiles.temporary(beside: final)
+        do {
+            let roi = RTStructROI(name: label, masks: (0..<stored.count).map { storedMask.slice($0).voxels })
+            try writeRTStructure(rois: [roi], sources: stored.map { URL(fileURLWithPath: $0.file) },
+                                 rows: geometry.storedSize[1], columns: geometry.storedSize[0], to: temporary)
+        } catch let error as InputError {
+            throw InputError(file: final.path, reason: error.reason)
+        }
+        try AtomicFiles.moveIntoPlace(temporary, at: final)
+    }
 }
 
 /// Whether every output `writePredictedMask` writes for `name` in `formats` (and the
@@ -124,6 +143,7 @@ public func predictedMaskExists(name: String, formats: Set<MaskFormat>, overlays
     }
     if formats.contains(.nifti) && !exists(name + ".nii.gz") { return false }
     if formats.contains(.dicomSeg) && !exists(name + ".seg.dcm") { return false }
+    if formats.contains(.rtstruct) && !exists(name + ".rtstruct.dcm") { return false }
     if formats.contains(.nrrd) && !exists(name + ".nrrd") { return false }
     if formats.contains(.segNrrd) && !exists(name + ".seg.nrrd") { return false }
     return true

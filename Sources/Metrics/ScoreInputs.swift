@@ -61,17 +61,28 @@ public func pairInputs(prediction: URL, reference: URL) throws -> Pairing {
 }
 
 /// Reads both sides of a case; a slice folder stacks into a volume with one slice per file.
-/// A DICOM SEG (`<case>.seg.dcm`) is placed on the series it segments: `series` itself,
-/// or `series/<case>/` when that folder exists.
+/// A DICOM SEG (`<case>.seg.dcm`) or an RTSTRUCT (`<case>.rtstruct.dcm`, or a `.dcm` of that
+/// SOP Class) is placed on the series it outlines: `series` itself, or `series/<case>/` when
+/// that folder exists. Of an RTSTRUCT's ROIs, the one named `roi`; without it the first,
+/// and when there are several `warn` says which was taken.
 public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?,
-                      series: URL? = nil) throws -> (prediction: Mask, reference: Mask) {
+                      series: URL? = nil, roi: String? = nil,
+                      warn: (String) -> Void = { _ in }) throws -> (prediction: Mask, reference: Mask) {
     func read(_ url: URL, _ slices: [String]?, _ labels: Set<Int>?) throws -> Mask {
-        if isSegmentation(url) {
+        let isRTStruct = slices == nil && isRTStructFile(url)
+        if isSegmentation(url) || isRTStruct {
             guard let series else {
-                throw InputError(file: url.path, reason: "a DICOM SEG is scored on its series: give --series FOLDER")
+                throw InputError(file: url.path, reason: "\(isRTStruct ? "an RTSTRUCT" : "a DICOM SEG") is scored on its series: give --series FOLDER")
             }
             let own = series.appendingPathComponent(pair.name)
-            return try readSegmentationMask(at: url, series: isFolder(own) ? own : series)
+            let place = isFolder(own) ? own : series
+            guard isRTStruct else { return try readSegmentationMask(at: url, series: place) }
+            let read = try readRTStructMask(at: url, series: place, roi: roi)
+            if roi == nil && read.roiNames.count > 1 {
+                warn("\(url.path): \(read.roiNames.count) ROIs (\(read.roiNames.joined(separator: ", "))); scoring the first, "
+                     + "\"\(read.roi)\"; choose one with --roi NAME")
+            }
+            return read.mask
         }
         return try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, labels: labels)
     }
@@ -101,7 +112,7 @@ private func readStack(_ folder: URL, _ slices: [String], _ labels: Set<Int>?) t
 private func caseName(_ url: URL) -> String? {
     let name = url.lastPathComponent
     if isOverlay(name) { return nil }
-    for suffix in [".png", ".nii.gz", ".nii", ".seg.dcm", ".seg.nrrd", ".nrrd", ".nhdr", ".mha", ".mhd"] where name.lowercased().hasSuffix(suffix) {
+    for suffix in [".png", ".nii.gz", ".nii", ".seg.dcm", ".rtstruct.dcm", ".seg.nrrd", ".nrrd", ".nhdr", ".mha", ".mhd"] where name.lowercased().hasSuffix(suffix) {
         return String(name.dropLast(suffix.count))
     }
     return nil
@@ -160,13 +171,14 @@ public func naturalOrder(_ a: String, _ b: String) -> Bool {
 }
 
 /// Scores one pair as `segtune score` does: both masks read (labels picked, a DICOM SEG
-/// placed on `series`), sizes must match, distances use `spacing`, else the reference's,
+/// or an RTSTRUCT's ROI `roi` placed on `series`), sizes must match, distances use `spacing`, else the reference's,
 /// else the prediction's (a prediction whose own spacing differs is reported through
 /// `warn` and scored on the reference's). Returns the masks too, for drawing.
 public func scorePair(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?, series: URL?,
-                      spacing override: [Double]?, tolerance: Double,
+                      roi: String? = nil, spacing override: [Double]?, tolerance: Double,
                       warn: (String) -> Void = { _ in }) throws -> (scored: ScoredCase, prediction: Mask, reference: Mask) {
-    let (p, r) = try readMasks(pair, predictionLabels: predictionLabels, referenceLabels: referenceLabels, series: series)
+    let (p, r) = try readMasks(pair, predictionLabels: predictionLabels, referenceLabels: referenceLabels, series: series,
+                               roi: roi, warn: warn)
     guard (p.width, p.height, p.depth) == (r.width, r.height, r.depth) else {
         throw InputError(file: pair.prediction.path, reason: "size \(shape(p)) does not match \(pair.reference.path) (\(shape(r)))")
     }

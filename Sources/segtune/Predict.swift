@@ -7,7 +7,7 @@ import Tuning
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write masks (PNG, NIfTI, NRRD, DICOM SEG): with a trained task (no prompt needed), or zero-shot from a box and/or points.",
+        abstract: "Write masks (PNG, NIfTI, NRRD, DICOM SEG, RTSTRUCT): with a trained task (no prompt needed), or zero-shot from a box and/or points.",
         discussion: """
             INPUT: image files (PNG, JPEG, DICOM, NIfTI, NRRD, MetaImage), DICOM series folders, folders of such files, \
             or dataset folders (their images/). A 2-D image gives OUT/<stem>.png; a volume (DICOM \
@@ -20,7 +20,11 @@ struct Predict: ParsableCommand {
             NIfTI input's own header (dims, pixdim, qform/sform), or for a DICOM series a header \
             from its Image Position/Orientation. --format dicom-seg writes OUT/<case>.seg.dcm, a \
             binary DICOM Segmentation referencing the series' instances, with the task's name as \
-            the segment label and the source's patient and study. --format nrrd writes OUT/<case>.nrrd \
+            the segment label and the source's patient and study. --format rtstruct writes \
+            OUT/<case>.rtstruct.dcm, an RT Structure Set for radiotherapy planning: one ROI named by the \
+            task, each slice's mask traced into closed planar contours along pixel edges in patient \
+            coordinates (holes and islands as contours of their own, read even-odd), referencing \
+            the series' instances. --format nrrd writes OUT/<case>.nrrd \
             (uint8 0/1 on the input's grid, LPS space) and --format seg.nrrd OUT/<case>.seg.nrrd, a \
             3D Slicer segmentation with one segment named by the task. Volumes are segmented in \
             canonical LPS order (axial slices, columns to the patient's left, rows to posterior) \
@@ -85,7 +89,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Replace the task's cascade rounds: 1, or 2 (a second box from the first pass's mask).")
     var cascadeRounds: Int?
 
-    @Option(help: "Outputs, comma-separated: png, nifti, nrrd, seg.nrrd (volumes), dicom-seg (DICOM series).")
+    @Option(help: "Outputs, comma-separated: png, nifti, nrrd, seg.nrrd (volumes), dicom-seg, rtstruct (DICOM series).")
     var format: String = "png"
 
     @Option(name: [.short, .customLong("output")], help: "Output folder.")
@@ -193,7 +197,7 @@ final class BatchProgress: PredictObserver {
     private func shows(_ count: Int) -> Bool { !quiet && (count > 1 || reportsCases) }
 }
 
-/// `--format png,nifti,dicom-seg`, as a validation error when malformed.
+/// `--format png,nifti,dicom-seg,rtstruct`, as a validation error when malformed.
 func parseFormats(_ text: String) throws -> Set<MaskFormat> {
     do { return try MaskFormat.parseList(text) } catch { throw ValidationError("--format: \(error.message)") }
 }

@@ -16,6 +16,7 @@ struct Score: ParsableCommand {
               <case>.mha, <case>.mhd     a 3-D MetaImage volume (ITK)
               <case>/<slice>.png         slices stacked in name order into one 3-D case
               <case>.seg.dcm             a DICOM SEG, placed on its series (--series)
+              <case>.rtstruct.dcm        an RTSTRUCT ROI, filled on its series (--series)
 
             Distances (HD95, the NSD tolerance) are in mm when the spacing is known (NIfTI pixdim, or --spacing), else in pixels; the report says which.
 
@@ -41,8 +42,11 @@ struct Score: ParsableCommand {
     @Option(help: ArgumentHelp("Label value(s) for the references only; overrides --label.", valueName: "labels"))
     var refLabel: String?
 
-    @Option(help: ArgumentHelp("The DICOM series a DICOM SEG (<case>.seg.dcm) segments: a series folder, or a folder of them named by case.", valueName: "folder"))
+    @Option(help: ArgumentHelp("The DICOM series a DICOM SEG (<case>.seg.dcm) or an RTSTRUCT outlines: a series folder, or a folder of them named by case.", valueName: "folder"))
     var series: String?
+
+    @Option(help: ArgumentHelp("The ROI of an RTSTRUCT to score, by ROI Name (default: the first; said on stderr when there are several).", valueName: "name"))
+    var roi: String?
 
     @Option(help: ArgumentHelp("NSD tolerance, in mm when the spacing is known, else in pixels.", valueName: "distance"))
     var tolerance: Double = 2
@@ -148,7 +152,7 @@ struct Score: ParsableCommand {
                           drawErrors: Bool) -> Result<CaseOutcome, InputError> {
         do {
             let (scored, p, r) = try scorePair(pair, predictionLabels: predLabels, referenceLabels: refLabels,
-                                               series: series.map { URL(fileURLWithPath: $0) }, spacing: override,
+                                               series: series.map { URL(fileURLWithPath: $0) }, roi: roi, spacing: override,
                                                tolerance: tolerance, warn: { printError($0) })
             let errors = try drawErrors ? worstErrorSlice(prediction: p, reference: r).map { ($0, try pngBase64($0)) } : nil
             return .success(CaseOutcome(scored: scored, errors: errors))

@@ -4,7 +4,7 @@ import Testing
 
 /// A small axial CT series written with dump2dcm: 5 × 7 slices (35 pixels, so binary
 /// frames do not end on a byte boundary), with patient, study and frame-of-reference UIDs.
-private struct SourceSeries {
+struct SourceSeries {
     static let patientID = "SEG-PAT-7"
     static let patientName = "Doe^Jane"
     static let study = "1.2.826.0.1.3680043.9.7777.50"
@@ -27,7 +27,7 @@ private struct SourceSeries {
 
 /// One slice of `SourceSeries`; `orientation` lets a test write an odd one out, and nil
 /// leaves out the geometry (Frame of Reference, Image Position/Orientation).
-private func writeSourceSlice(_ url: URL, uid: String, rows: Int, columns: Int, z: Double,
+func writeSourceSlice(_ url: URL, uid: String, rows: Int, columns: Int, z: Double,
                               orientation: String? = "1\\0\\0\\0\\1\\0") throws {
     let raw = url.deletingPathExtension().appendingPathExtension("raw")
     try Data((0..<(rows * columns)).flatMap { i in [UInt8(i & 0xFF), 0] }).write(to: raw)
@@ -76,7 +76,7 @@ private func run(_ arguments: [String]) throws -> (status: Int32, output: String
 }
 
 /// The values dcmdump prints for `tag` (e.g. "0010,0020"), in file order, nested ones included.
-private func dumpValues(_ file: URL, _ tag: String) throws -> [String] {
+func dumpValues(_ file: URL, _ tag: String) throws -> [String] {
     let result = try run(["dcmdump", "+P", tag, file.path])
     #expect(result.status == 0, "dcmdump: \(result.output)")
     return result.output.split(separator: "\n").compactMap { line in

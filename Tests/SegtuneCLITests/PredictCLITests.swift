@@ -54,6 +54,22 @@ import Testing
         #expect(noBox.status != 0 && noBox.stderr.contains("--zoom sets how given boxes are drawn"), "\(noBox.stderr)")
     }
 
+    /// RTSTRUCT contours are placed on a series' slices: other inputs get one line each, and
+    /// the batch goes on to the next.
+    @Test(.enabled(if: ready)) func rtstructNeedsADICOMSeries() throws {
+        let dir = try SegtuneBinary.temporaryFolder("segtune-rtstruct")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = ["SC_rgb_rle_2frame.dcm", "CT_small.dcm"].map { Self.pydicom.appendingPathComponent($0).path }
+        let run = try SegtuneBinary.run(["predict", "--box", "10,10,40,40", "--format", "png,rtstruct"] + inputs
+                                        + ["-o", dir.appendingPathComponent("out").path])
+        #expect(run.status == 1)
+        #expect(run.stderr == inputs.map { "segtune: \($0): --format rtstruct needs a DICOM series (a folder of slices)\n" }.joined())
+        let help = try SegtuneBinary.run(["predict", "--help"])
+        #expect(help.stdout.contains("rtstruct (DICOM series)") && help.stdout.contains("OUT/<case>.rtstruct.dcm"), "\(help.stdout)")
+        let unknown = try SegtuneBinary.run(["predict", "--box", "1,1,5,5", "--format", "rtss", "scan.png", "-o", "out"])
+        #expect(unknown.stderr.contains("unknown format 'rtss': use png, nifti, dicom-seg, rtstruct, nrrd, seg.nrrd"), "\(unknown.stderr)")
+    }
+
     @Test func predictNeedsATaskOrAPrompt() throws {
         let run = try SegtuneBinary.run(["predict", "scan.png", "-o", "out"])
         #expect(run.status != 0)

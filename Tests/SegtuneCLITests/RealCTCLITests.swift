@@ -116,7 +116,7 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
 
         let out = dir.appendingPathComponent("out")
         // Zero-shot with one box around the liver (canonical LPS pixels), so no fit is needed here.
-        let run = try SegtuneBinary.run(["predict", "--box", "104,190,281,374", "--format", "png,nifti,dicom-seg",
+        let run = try SegtuneBinary.run(["predict", "--box", "104,190,281,374", "--format", "png,nifti,dicom-seg,rtstruct",
                                          series.path, "-o", out.path])
         #expect(run.status == 0, "\(run.stderr)")
 
@@ -149,6 +149,8 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         let fromSEG = try dice(out.appendingPathComponent("series.seg.dcm")), fromNIfTI = try dice(out.appendingPathComponent("series.nii.gz"))
         #expect(fromSEG != nil && fromSEG == fromNIfTI)
 
+        try checkRTStructs(dir: dir, series: series, files: files, out: out, expected: raw)
+
         // The series' NIfTI (LPS) and TotalSegmentator's export of the same series (LAS) share a world.
         let grid = try Self.python(["-c", """
             import json, sys, nibabel as nib, numpy as np
@@ -164,6 +166,69 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         #expect(report["codes"] as? String == "LPS")
         #expect(report["same_world"] as? Bool == true)
         #expect(((report["dice"] as? Double) ?? 0) > 0.9, "zero-shot box Dice against TotalSegmentator's liver: \(report["dice"] ?? "-")")
+    }
+}
+
+extension RealCTCLITests {
+    /// Runs scripts/check-rtstruct (pydicom and its own even-odd fill); returns its report.
+    static func checkRTStruct(_ file: URL, sources: [String], roi: String, expected: URL) throws -> [String: Any] {
+        let check = try python([root.appendingPathComponent("scripts/check-rtstruct").path, file.path, "--sources"] + sources
+                               + ["--roi", roi, "--expected", expected.path])
+        #expect(check.status == 0, "\(check.output)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(check.output.split(separator: "\n").last!.utf8)) as? [String: Any])
+    }
+
+    /// The RTSTRUCTs of the real series, read by an independent reader: predict's (its mask
+    /// is the slice PNGs, `expected`), and TotalSegmentator's liver and spleen written as two
+    /// ROIs, which `score` must read as the label map they came from.
+    func checkRTStructs(dir: URL, series: URL, files: [String], out: URL, expected: URL) throws {
+        let predicted = try Self.checkRTStruct(out.appendingPathComponent("series.rtstruct.dcm"), sources: files, roi: "segtune", expected: expected)
+        #expect(((predicted["dice"] as? Double) ?? 0) >= 0.97, "predicted mask, contours filled back by pydicom: \(predicted)")
+
+        // TotalSegmentator's labels on the series' grid (label 5 liver, 1 spleen), per stored slice.
+        let volume = try readVolume(at: series)
+        let geometry = try #require(volume.geometry), stored = try #require(volume.storedSlices)
+        let labels = totalSegmentator.appendingPathComponent("example_seg_dicom.nii.gz")
+        func storedMasks(_ label: Int) throws -> [[UInt8]] {
+            let mask = try readMask(at: labels, labels: [label])
+            #expect([mask.width, mask.height, mask.depth] == geometry.canonicalSize)
+            let voxels = geometry.toStored(mask.voxels), perSlice = geometry.storedSize[0] * geometry.storedSize[1]
+            return stored.indices.map { Array(voxels[($0 * perSlice)..<(($0 + 1) * perSlice)]) }
+        }
+        let liver = try storedMasks(5)
+        let structures = dir.appendingPathComponent("structures")
+        try FileManager.default.createDirectory(at: structures, withIntermediateDirectories: true)
+        let rtstruct = structures.appendingPathComponent("series.rtstruct.dcm")
+        try writeRTStructure(rois: [RTStructROI(name: "Liver", masks: liver), RTStructROI(name: "Spleen", masks: try storedMasks(1))],
+                             sources: stored.map { URL(fileURLWithPath: $0.file) }, rows: geometry.storedSize[1],
+                             columns: geometry.storedSize[0], to: rtstruct)
+        let liverRaw = dir.appendingPathComponent("liver.raw")
+        try Data(liver.joined()).write(to: liverRaw)
+        let independent = try Self.checkRTStruct(rtstruct, sources: stored.map(\.file), roi: "Liver", expected: liverRaw)
+        #expect(((independent["dice"] as? Double) ?? 0) >= 0.97, "TotalSegmentator's liver, contours filled back by pydicom: \(independent)")
+        #expect(independent["slices_with_contours"] as? Int == stored.count)
+
+        // score: the RTSTRUCT as the reference gives what the label map gives.
+        func scored(_ prediction: URL, _ reference: URL, _ options: [String]) throws -> (dice: Double, stderr: String) {
+            let run = try SegtuneBinary.run(["score", "--json", "--series", series.path] + options + [prediction.path, reference.path])
+            #expect(run.status == 0, "\(run.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            return (try #require((object?["cases"] as? [[String: Any]])?.first?["dice"] as? Double), run.stderr)
+        }
+        let roundTrip = try scored(labels, rtstruct, ["--pred-label", "5", "--roi", "Liver"]).dice
+        #expect(roundTrip >= 0.97, "TotalSegmentator's liver against its RTSTRUCT, read by segtune: \(roundTrip)")
+        let prediction = out.appendingPathComponent("series.nii.gz")
+        // Folders pair series.nii.gz with series.rtstruct.dcm; two ROIs and no --roi: the first
+        // (the liver), said on stderr.
+        let predictions = dir.appendingPathComponent("predictions")
+        try FileManager.default.createDirectory(at: predictions, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: predictions.appendingPathComponent("series.nii.gz"), withDestinationURL: prediction)
+        let (againstStructure, warning) = try scored(predictions, structures, [])
+        #expect(warning.contains("\(rtstruct.path): 2 ROIs (Liver, Spleen); scoring the first, \"Liver\"; choose one with --roi NAME"), "\(warning)")
+        let againstLabels = try scored(prediction, labels, ["--ref-label", "5"]).dice
+        #expect(abs(againstStructure - againstLabels) <= max(1e-9, 1 - roundTrip), "\(againstStructure) vs \(againstLabels)")
+        print("RTSTRUCT Dice (filled back by pydicom): predicted \(predicted["dice"] ?? "-"), TotalSegmentator liver \(independent["dice"] ?? "-"); "
+              + "score liver label map vs its RTSTRUCT \(roundTrip); prediction vs RTSTRUCT \(againstStructure), vs label map \(againstLabels)")
     }
 }
 
