@@ -97,6 +97,10 @@ struct Score: ParsableCommand {
             throw ExitCode(1)
         }
         for url in pairing.unpaired { printError("\(url.path): no counterpart on the other side; not scored") }
+        if let roi, !pairing.cases.contains(where: { isRTStructFile($0.prediction) || isRTStructFile($0.reference) }) {
+            printError("--roi \(roi) chooses an RTSTRUCT's ROI, but no file scored here is an RTSTRUCT")
+            throw ExitCode(1)
+        }
         let predLabels = try parseLabels(predLabel ?? label, option: "--pred-label"), refLabels = try parseLabels(refLabel ?? label, option: "--ref-label")
         let override = try parsedSpacing()
 

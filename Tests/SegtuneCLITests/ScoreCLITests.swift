@@ -83,6 +83,15 @@ private enum ScoreCLI {
     #expect(run.stdout.contains("0 cases scored, 1 failed"))
 }
 
+@Test func roiWithoutAnRTStructIsAnErrorNotIgnored() throws {
+    let dir = try ScoreCLI.folder()
+    try ScoreCLI.png(dir.appendingPathComponent("p.png"), 4, 4, rect: (0, 2, 0, 2))
+    try ScoreCLI.png(dir.appendingPathComponent("r.png"), 4, 4, rect: (0, 2, 0, 2))
+    let run = try ScoreCLI.run(["score", "p.png", "r.png", "--roi", "Liver"], in: dir)
+    #expect(run.status == 1 && run.stderr.contains("--roi Liver chooses an RTSTRUCT's ROI, but no file scored here is an RTSTRUCT"), "\(run.stderr)")
+    #expect(run.stdout.isEmpty)
+}
+
 @Test func minDiceGatesTheExitStatusOnTheMeanDice() throws {
     let dir = try ScoreCLI.folder()
     try ScoreCLI.png(dir.appendingPathComponent("p.png"), 6, 6, rect: (0, 4, 0, 4))
