@@ -18,8 +18,11 @@ demo: release
 
 # The fuzz targets are built with the sanitizers and replay their regression inputs
 # (seconds once built), so none can silently stop compiling (docs/robustness.md).
+# scripts/slurm-local submits docs/cluster.md's Slurm array job, with the debug binary
+# `swift test` built, to a single-node cluster on localhost (about a minute; docs/cluster.md).
 test: setup
 	$(SWIFT) test
+	SEGTUNE=.build/debug/segtune scripts/slurm-local
 	SWIFT=$(SWIFT) scripts/test-determinism
 	SWIFT=$(SWIFT) scripts/fuzz --replay
 
