@@ -63,9 +63,9 @@ public func pairInputs(prediction: URL, reference: URL) throws -> Pairing {
 /// Reads both sides of a case; a slice folder stacks into a volume with one slice per file.
 /// A DICOM SEG (`<case>.seg.dcm`) is placed on the series it segments: `series` itself,
 /// or `series/<case>/` when that folder exists.
-public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?,
+public func readMasks(_ pair: CasePair, predictionLabels: LabelSelection?, referenceLabels: LabelSelection?,
                       series: URL? = nil) throws -> (prediction: Mask, reference: Mask) {
-    func read(_ url: URL, _ slices: [String]?, _ labels: Set<Int>?) throws -> Mask {
+    func read(_ url: URL, _ slices: [String]?, _ labels: LabelSelection?) throws -> Mask {
         if isSegmentation(url) {
             guard let series else {
                 throw InputError(file: url.path, reason: "a DICOM SEG is scored on its series: give --series FOLDER")
@@ -73,18 +73,18 @@ public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLa
             let own = series.appendingPathComponent(pair.name)
             return try readSegmentationMask(at: url, series: isFolder(own) ? own : series)
         }
-        return try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, labels: labels)
+        return try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, selecting: labels)
     }
     return (try read(pair.prediction, pair.predictionSlices, predictionLabels),
             try read(pair.reference, pair.referenceSlices, referenceLabels))
 }
 
-private func readStack(_ folder: URL, _ slices: [String], _ labels: Set<Int>?) throws -> Mask {
+private func readStack(_ folder: URL, _ slices: [String], _ labels: LabelSelection?) throws -> Mask {
     var voxels: [UInt8] = []
     var first: Mask?
     for name in slices {
         let url = folder.appendingPathComponent(name)
-        let slice = try readMask(at: url, labels: labels)
+        let slice = try readMask(at: url, selecting: labels)
         if let first, (first.width, first.height) != (slice.width, slice.height) {
             throw InputError(file: url.path, reason: "size \(slice.width)×\(slice.height) differs from the stack's first slice \(slices[0]) (\(first.width)×\(first.height))")
         }
@@ -163,7 +163,7 @@ public func naturalOrder(_ a: String, _ b: String) -> Bool {
 /// placed on `series`), sizes must match, distances use `spacing`, else the reference's,
 /// else the prediction's (a prediction whose own spacing differs is reported through
 /// `warn` and scored on the reference's). Returns the masks too, for drawing.
-public func scorePair(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?, series: URL?,
+public func scorePair(_ pair: CasePair, predictionLabels: LabelSelection?, referenceLabels: LabelSelection?, series: URL?,
                       spacing override: [Double]?, tolerance: Double,
                       warn: (String) -> Void = { _ in }) throws -> (scored: ScoredCase, prediction: Mask, reference: Mask) {
     let (p, r) = try readMasks(pair, predictionLabels: predictionLabels, referenceLabels: referenceLabels, series: series)

@@ -32,7 +32,7 @@ struct Score: ParsableCommand {
     @Argument(help: "Reference mask file or folder.")
     var reference: String
 
-    @Option(help: ArgumentHelp("Label value(s) that are foreground on both sides, e.g. 1 or 1,2 (default: any nonzero value).", valueName: "labels"))
+    @Option(help: ArgumentHelp("Label value(s) that are foreground on both sides, e.g. 1 or 1,2, or segment names of a Slicer .seg.nrrd, e.g. liver (default: any nonzero value).", valueName: "labels"))
     var label: String?
 
     @Option(help: ArgumentHelp("Label value(s) for the predictions only; overrides --label.", valueName: "labels"))
@@ -145,7 +145,7 @@ struct Score: ParsableCommand {
         }
     }
 
-    private func scoreOne(_ pair: CasePair, _ predLabels: Set<Int>?, _ refLabels: Set<Int>?, _ override: [Double]?,
+    private func scoreOne(_ pair: CasePair, _ predLabels: LabelSelection?, _ refLabels: LabelSelection?, _ override: [Double]?,
                           drawErrors: Bool) -> Result<CaseOutcome, InputError> {
         do {
             let (scored, p, r) = try scorePair(pair, predictionLabels: predLabels, referenceLabels: refLabels,
