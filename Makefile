@@ -16,6 +16,7 @@ demo: release
 	$(RELEASE_BIN) inspect $(DEMO) | head -n 3
 	SEGTUNE=$(RELEASE_BIN) scripts/demo
 
+# check-html-report opens score --html's page in headless Chromium (scripts/setup installs it).
 # The fuzz targets are built with the sanitizers and replay their regression inputs
 # (seconds once built), so none can silently stop compiling (docs/robustness.md).
 # scripts/slurm-local submits docs/cluster.md's Slurm array job, with the debug binary
@@ -23,6 +24,7 @@ demo: release
 test: setup
 	$(SWIFT) test
 	SEGTUNE=.build/debug/segtune scripts/slurm-local
+	REQUIRE_CHROMIUM=1 SEGTUNE=.build/debug/segtune scripts/check-html-report
 	SWIFT=$(SWIFT) scripts/test-determinism
 	SWIFT=$(SWIFT) scripts/fuzz --replay
 

@@ -137,8 +137,9 @@ public struct LabeledCase: Sendable {
 }
 
 /// Loads a case: its image slices and, for each, its mask. A size mismatch is an
-/// error naming both files. `labels` selects label values (nil: nonzero is foreground).
-public func loadCase(_ item: Dataset.Case, labels: Set<Int>? = nil) throws -> LabeledCase {
+/// error naming both files. `labels` selects label values or Slicer segment names (nil:
+/// nonzero is foreground).
+public func loadCase(_ item: Dataset.Case, labels: LabelSelection? = nil) throws -> LabeledCase {
     let volume = try readVolume(at: item.image)
     let images = volume.slices
     var masks: [Mask] = []
@@ -166,7 +167,7 @@ public func loadCase(_ item: Dataset.Case, labels: Set<Int>? = nil) throws -> La
                 stack.append(.empty(width: width, height: height))
                 continue
             }
-            let mask = try readMask(at: url, labels: labels)
+            let mask = try readMask(at: url, selecting: labels)
             guard mask.width == width, mask.height == height else {
                 throw mismatch(url, "\(mask.width)×\(mask.height)", "\(width)×\(height) (slice \(number))")
             }
@@ -180,7 +181,7 @@ public func loadCase(_ item: Dataset.Case, labels: Set<Int>? = nil) throws -> La
             masks = stack
         }
     } else {
-        let mask = try readMask(at: item.mask, labels: labels)
+        let mask = try readMask(at: item.mask, selecting: labels)
         let first = images[0]
         guard mask.width == first.width, mask.height == first.height, mask.depth == images.count else {
             throw mismatch(item.mask, "\(mask.width)×\(mask.height)×\(mask.depth)", "\(first.width)×\(first.height)×\(images.count)")

@@ -65,10 +65,10 @@ public func pairInputs(prediction: URL, reference: URL) throws -> Pairing {
 /// SOP Class) is placed on the series it outlines: `series` itself, or `series/<case>/` when
 /// that folder exists. Of an RTSTRUCT's ROIs, the one named `roi`; without it the first,
 /// and when there are several `warn` says which was taken.
-public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?,
+public func readMasks(_ pair: CasePair, predictionLabels: LabelSelection?, referenceLabels: LabelSelection?,
                       series: URL? = nil, roi: String? = nil,
                       warn: (String) -> Void = { _ in }) throws -> (prediction: Mask, reference: Mask) {
-    func read(_ url: URL, _ slices: [String]?, _ labels: Set<Int>?) throws -> Mask {
+    func read(_ url: URL, _ slices: [String]?, _ labels: LabelSelection?) throws -> Mask {
         let isRTStruct = slices == nil && isRTStructFile(url)
         if isSegmentation(url) || isRTStruct {
             guard let series else {
@@ -84,18 +84,18 @@ public func readMasks(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLa
             }
             return read.mask
         }
-        return try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, labels: labels)
+        return try slices.map { try readStack(url, $0, labels) } ?? readMask(at: url, selecting: labels)
     }
     return (try read(pair.prediction, pair.predictionSlices, predictionLabels),
             try read(pair.reference, pair.referenceSlices, referenceLabels))
 }
 
-private func readStack(_ folder: URL, _ slices: [String], _ labels: Set<Int>?) throws -> Mask {
+private func readStack(_ folder: URL, _ slices: [String], _ labels: LabelSelection?) throws -> Mask {
     var voxels: [UInt8] = []
     var first: Mask?
     for name in slices {
         let url = folder.appendingPathComponent(name)
-        let slice = try readMask(at: url, labels: labels)
+        let slice = try readMask(at: url, selecting: labels)
         if let first, (first.width, first.height) != (slice.width, slice.height) {
             throw InputError(file: url.path, reason: "size \(slice.width)×\(slice.height) differs from the stack's first slice \(slices[0]) (\(first.width)×\(first.height))")
         }
@@ -174,7 +174,7 @@ public func naturalOrder(_ a: String, _ b: String) -> Bool {
 /// or an RTSTRUCT's ROI `roi` placed on `series`), sizes must match, distances use `spacing`, else the reference's,
 /// else the prediction's (a prediction whose own spacing differs is reported through
 /// `warn` and scored on the reference's). Returns the masks too, for drawing.
-public func scorePair(_ pair: CasePair, predictionLabels: Set<Int>?, referenceLabels: Set<Int>?, series: URL?,
+public func scorePair(_ pair: CasePair, predictionLabels: LabelSelection?, referenceLabels: LabelSelection?, series: URL?,
                       roi: String? = nil, spacing override: [Double]?, tolerance: Double,
                       warn: (String) -> Void = { _ in }) throws -> (scored: ScoredCase, prediction: Mask, reference: Mask) {
     let (p, r) = try readMasks(pair, predictionLabels: predictionLabels, referenceLabels: referenceLabels, series: series,

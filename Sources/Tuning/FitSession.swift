@@ -37,7 +37,7 @@ public struct FitRequest: Sendable {
     public var window: Window
     /// The window as the user named it ("auto", "abdomen", "400/40"), for task.json.
     public var windowName: String
-    public var labels: Set<Int>?
+    public var labels: LabelSelection?
     /// How much of each slice the model sees (FieldOfView): the body's box by default.
     public var fieldOfView: FieldOfView = .body
     public var settings: FitSettings
@@ -47,7 +47,7 @@ public struct FitRequest: Sendable {
     public var resume: Bool
 
     public init(task: String, dataset: URL, validationDataset: URL? = nil, window: Window = .auto, windowName: String = "auto",
-                labels: Set<Int>? = nil, settings: FitSettings = FitSettings(), fieldOfView: FieldOfView = .body,
+                labels: LabelSelection? = nil, settings: FitSettings = FitSettings(), fieldOfView: FieldOfView = .body,
                 tasksDirectory: URL, cacheDirectory: URL, resume: Bool = false) {
         (self.task, self.dataset, self.validationDataset, self.window, self.windowName) = (task, dataset, validationDataset, window, windowName)
         self.fieldOfView = fieldOfView
@@ -152,7 +152,8 @@ public final class FitSession {
         var manifest = TaskManifest(
             name: request.task,
             baseModel: .init(name: segmenter.model.preset.name, sha256: modelDigest),
-            preprocessing: .init(window: request.windowName, labels: labels.map { $0.sorted() }, windowsUsed: windowsUsed,
+            preprocessing: .init(window: request.windowName, labels: labels.map { $0.values.sorted() },
+                                 segments: labels.flatMap { $0.names.isEmpty ? nil : $0.names }, windowsUsed: windowsUsed,
                                  fieldOfView: request.fieldOfView),
             prompts: .init(settings),
             training: .init(settings, trainingCases: trainingCases, validationCases: validationCases))

@@ -33,8 +33,12 @@ public struct TaskManifest: Codable, Sendable, Equatable {
     public struct Preprocessing: Codable, Sendable, Equatable {
         /// The `--window` given at fit time (a preset name, W/L, or auto).
         public var window: String
-        /// Label values taken as foreground in label-map masks; nil: any nonzero.
+        /// Label values taken as foreground in label-map masks; nil: any nonzero (empty
+        /// when `--label` named only segments).
         public var labels: [Int]?
+        /// Segment names of Slicer .seg.nrrd masks also taken as foreground (`--label liver`);
+        /// nil when none were named.
+        public var segments: [String]?
         /// The windows `window` settled to on the fit's cases (`auto` differs by case:
         /// CT gets the abdomen window, other scans their percentiles), with counts.
         public var windowsUsed: [String]?
@@ -42,9 +46,10 @@ public struct TaskManifest: Codable, Sendable, Equatable {
         /// before the crop: `none`).
         public var fieldOfView: FieldOfView?
 
-        public init(window: String, labels: [Int]?, windowsUsed: [String]? = nil, fieldOfView: FieldOfView? = nil) {
+        public init(window: String, labels: [Int]?, segments: [String]? = nil, windowsUsed: [String]? = nil, fieldOfView: FieldOfView? = nil) {
             self.window = window
             self.labels = labels
+            self.segments = segments
             self.windowsUsed = windowsUsed
             self.fieldOfView = fieldOfView
         }

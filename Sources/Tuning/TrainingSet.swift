@@ -30,7 +30,7 @@ public struct LoadedCases: Sendable {
 /// Loads every case of `dataset`: each slice windowed (one window per case), with
 /// its mask, both cropped to the body when `fieldOfView` says so. A case that fails is
 /// reported in `failures`; the others still load.
-public func loadLabeledSlices(_ dataset: Dataset, window: Window, labels: Set<Int>?, fieldOfView: FieldOfView = .none) -> LoadedCases {
+public func loadLabeledSlices(_ dataset: Dataset, window: Window, labels: LabelSelection?, fieldOfView: FieldOfView = .none) -> LoadedCases {
     var slices: [LabeledSlice] = []
     var failures: [InputError] = []
     var windows: [String: ResolvedWindow] = [:]

@@ -99,7 +99,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Stop after this many epochs without a better validation Dice.")
     var patience: Int?
 
-    @Option(help: "Label value(s) that are foreground in label-map masks, e.g. 1 or 1,2 (default: any nonzero).")
+    @Option(help: "Label value(s) that are foreground in label-map masks, e.g. 1 or 1,2, or segment names of Slicer .seg.nrrd masks, e.g. liver (default: any nonzero).")
     var label: String?
 
     @Option(help: ArgumentHelp("What of each slice the model sees: body (the body's bounding box, so that scans framed differently look alike to the prompts) or none (the whole slice). Recorded in the task; predict crops the same way.",

@@ -33,7 +33,7 @@ struct Score: ParsableCommand {
     @Argument(help: "Reference mask file or folder.")
     var reference: String
 
-    @Option(help: ArgumentHelp("Label value(s) that are foreground on both sides, e.g. 1 or 1,2 (default: any nonzero value).", valueName: "labels"))
+    @Option(help: ArgumentHelp("Label value(s) that are foreground on both sides, e.g. 1 or 1,2, or segment names of a Slicer .seg.nrrd, e.g. liver (default: any nonzero value).", valueName: "labels"))
     var label: String?
 
     @Option(help: ArgumentHelp("Label value(s) for the predictions only; overrides --label.", valueName: "labels"))
@@ -60,7 +60,7 @@ struct Score: ParsableCommand {
     @Flag(help: "Print one JSON object (cases and summary) instead of the table.")
     var json = false
 
-    @Option(help: ArgumentHelp("Also write a self-contained HTML page: the summary, the cases worst Dice first with the slice where each goes most wrong, and with --task the task's training curve.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write a self-contained HTML page: the summary, the Dice distribution, the cases worst Dice first (a sortable table) with the slice where each goes most wrong and a volume's Dice per slice, and with --task the task's training curve.", valueName: "file"))
     var html: String?
 
     @Option(help: ArgumentHelp("A trained task whose validation Dice per epoch goes into the --html page.", valueName: "name"))
@@ -111,12 +111,13 @@ struct Score: ParsableCommand {
             outcomes.set(i, scoreOne(pairing.cases[i], predLabels, refLabels, override, drawErrors: html != nil))
         }
         var scored: [ScoredCase] = [], failures = pairing.failures.map(\.description)
-        var errorSlices: [String: (slice: ErrorSlice, pngBase64: String)] = [:]
+        var errorSlices: [String: (slice: ErrorSlice, pngBase64: String)] = [:], sliceDice: [String: [Double]] = [:]
         for outcome in outcomes.values {
             switch outcome! {
             case .success(let c):
                 scored.append(c.scored)
                 errorSlices[c.scored.name] = c.errors
+                sliceDice[c.scored.name] = c.sliceDice
             case .failure(let e): failures.append(e.description)
             }
         }
@@ -135,7 +136,7 @@ struct Score: ParsableCommand {
         if let html {
             let title = "segtune score: \(prediction) against \(reference)"
             do {
-                try Data(report.html(HTMLReportExtras(title: title, errorSlices: errorSlices, training: training)).utf8)
+                try Data(report.html(HTMLReportExtras(title: title, errorSlices: errorSlices, sliceDice: sliceDice, training: training)).utf8)
                     .write(to: URL(fileURLWithPath: html), options: .atomic)
             } catch {
                 printError("\(html): cannot write: \(error.localizedDescription)")
@@ -152,14 +153,15 @@ struct Score: ParsableCommand {
         }
     }
 
-    private func scoreOne(_ pair: CasePair, _ predLabels: Set<Int>?, _ refLabels: Set<Int>?, _ override: [Double]?,
+    private func scoreOne(_ pair: CasePair, _ predLabels: LabelSelection?, _ refLabels: LabelSelection?, _ override: [Double]?,
                           drawErrors: Bool) -> Result<CaseOutcome, InputError> {
         do {
             let (scored, p, r) = try scorePair(pair, predictionLabels: predLabels, referenceLabels: refLabels,
                                                series: series.map { URL(fileURLWithPath: $0) }, roi: roi, spacing: override,
                                                tolerance: tolerance, warn: { printError($0) })
             let errors = try drawErrors ? worstErrorSlice(prediction: p, reference: r).map { ($0, try pngBase64($0)) } : nil
-            return .success(CaseOutcome(scored: scored, errors: errors))
+            let sliceDice = drawErrors && p.depth > 1 ? perSliceDice(prediction: p, reference: r) : nil
+            return .success(CaseOutcome(scored: scored, errors: errors, sliceDice: sliceDice))
         } catch let e as InputError {
             return .failure(e)
         } catch {
@@ -189,10 +191,11 @@ struct Score: ParsableCommand {
     }
 }
 
-/// A scored case and, for --html, the slice where it goes most wrong.
+/// A scored case and, for --html, the slice where it goes most wrong and a volume's Dice per slice.
 private struct CaseOutcome {
     var scored: ScoredCase
     var errors: (slice: ErrorSlice, pngBase64: String)?
+    var sliceDice: [Double]?
 }
 
 /// Results written by concurrent workers, one slot each.

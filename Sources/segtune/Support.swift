@@ -5,14 +5,14 @@ import Models
 import Tensors
 import Tuning
 
-/// `--label 1` or `--label 1,2`: the label values taken as foreground (nil: any nonzero).
-func parseLabels(_ text: String?, option: String = "--label") throws -> Set<Int>? {
+/// `--label 1`, `--label 1,2` or `--label liver`: the label values, or segment names of a
+/// Slicer .seg.nrrd, taken as foreground (nil: any nonzero).
+func parseLabels(_ text: String?, option: String = "--label") throws -> LabelSelection? {
     guard let text else { return nil }
-    let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-        throw ValidationError("\(option) must be label values ≥ 0, e.g. 1 or 1,2")
+    guard let selection = LabelSelection(parsing: text) else {
+        throw ValidationError("\(option) must be label values ≥ 0 or segment names, comma-separated, e.g. 1, 1,2 or liver")
     }
-    return Set(values.map { $0! })
+    return selection
 }
 
 /// `--window`: a preset, W/L, or auto, as a validation error when malformed.

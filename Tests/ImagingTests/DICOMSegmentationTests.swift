@@ -61,20 +61,6 @@ func writeSourceSlice(_ url: URL, uid: String, rows: Int, columns: Int, z: Doubl
     try FileManager.default.removeItem(at: dumpURL)
 }
 
-/// Runs a tool; returns its exit status and standard output, standard error appended.
-private func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
-}
-
 /// The values dcmdump prints for `tag` (e.g. "0010,0020"), in file order, nested ones included.
 func dumpValues(_ file: URL, _ tag: String) throws -> [String] {
     let result = try run(["dcmdump", "+P", tag, file.path])

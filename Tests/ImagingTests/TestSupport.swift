@@ -18,3 +18,17 @@ func makeTemporaryFolder(_ name: String = #function) throws -> URL {
 func inputError(_ body: () throws -> Void) -> InputError? {
     do { try body(); return nil } catch let error as InputError { return error } catch { return nil }
 }
+
+/// Runs a tool; returns its exit status and standard output, standard error appended.
+func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}

@@ -78,6 +78,23 @@ import Testing
         #expect(try readNRRD(at: dir.appendingPathComponent("case.seg.nrrd")).labelNames == [1: "liver"])
     }
 
+    /// slicerio (the reader Slicer's developers publish) sees one segment named by the task
+    /// with label value 1, the input's voxel → LPS matrix, and the liver voxels, for inputs
+    /// stored RAS, LPS, and with the axes permuted.
+    @Test(arguments: ["ct.nii.gz", "ct-lps.nhdr", "ct-permuted.nrrd"])
+    func slicerioReadsTheSegmentOnTheInputsGrid(input: String) throws {
+        let dir = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let like = Self.folder.appendingPathComponent(input), labels = Self.folder.appendingPathComponent("labels.nii.gz")
+        let liver = try readMask(at: labels, labels: [5])
+        try writePredictedMask(liver, of: try readVolume(at: like), name: "case", formats: [.segNrrd], label: "liver", to: dir)
+        let check = try run(["python3", repositoryRoot.appendingPathComponent("scripts/check-slicer-seg").path,
+                             dir.appendingPathComponent("case.seg.nrrd").path, "--like", like.path, "--segment", "liver",
+                             "--expected", labels.path, "--expected-label", "5"])
+        #expect(check.status == 0, "scripts/check-slicer-seg (needs slicerio: scripts/setup): \(check.output)")
+        #expect(check.output.contains("\"foreground\": \(liver.foregroundCount),"), "\(check.output)")
+    }
+
     @Test func damagedFilesAreOneLineErrors() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-nrrd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

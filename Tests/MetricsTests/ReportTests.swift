@@ -42,3 +42,23 @@ private func report() throws -> ScoreReport {
     #expect(lines.last! == "detection (connected components per slice, matched by overlap): 1 of 1 found (100.0%), 0 missed, 0 false (0.00 per slice over 2 slices)")
     #expect(lines.contains { $0.hasPrefix("median") })
 }
+
+@Test func perSliceDiceIsNaNWhereBothSlicesAreEmpty() {
+    // 2×1 slices: equal, half overlapping (Dice 2·1/(2+1)), both empty, prediction only.
+    let prediction = Mask(width: 2, height: 1, depth: 4, voxels: [1, 0, 1, 1, 0, 0, 1, 0])
+    let reference = Mask(width: 2, height: 1, depth: 4, voxels: [1, 0, 1, 0, 0, 0, 0, 0])
+    let dice = perSliceDice(prediction: prediction, reference: reference)
+    #expect(dice.count == 4 && dice[0] == 1 && abs(dice[1] - 2.0 / 3) < 1e-12 && dice[2].isNaN && dice[3] == 0)
+}
+
+@Test func htmlHasOneSortableRowPerCaseADotPerCaseAndAStripPerVolume() throws {
+    let page = try report().html(HTMLReportExtras(title: "t", sliceDice: ["same": [1, .nan, 0.5]]))
+    #expect(page.components(separatedBy: "<tr class=\"case\">").count == 3)
+    #expect(page.components(separatedBy: "<circle class=\"case\"").count == 3)
+    #expect(page.contains("<th data-key=\"dice\" data-type=\"number\">Dice</th>"))
+    // The empty-case HD95 is nan: a blank sort value, so it sorts last.
+    #expect(page.contains("<td data-value=\"\">nan</td>"))
+    let strip = try #require(page.range(of: "<svg class=\"slice-dice\"")).lowerBound
+    #expect(page[strip...].prefix(while: { $0 != "\n" }).components(separatedBy: "<rect ").count == 4)
+    #expect(page.contains("slice 2: both empty") && page.contains("slice 3: Dice 0.5000"))
+}

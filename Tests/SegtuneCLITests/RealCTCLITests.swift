@@ -58,7 +58,7 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         #expect(size.count == 2 && size[0] <= 122 && size[1] <= 101 && size[0] * size[1] < 122 * 101, "\(crop)")
 
         let out = dir.appendingPathComponent("out")
-        let predict = try SegtuneBinary.run(["predict", "--task", "liver", "--tasks-dir", tasks, "--format", "nifti,png",
+        let predict = try SegtuneBinary.run(["predict", "--task", "liver", "--tasks-dir", tasks, "--format", "nifti,png,seg.nrrd",
                                              scans.appendingPathComponent("images/ct.nii.gz").path, "-o", out.path])
         #expect(predict.status == 0, "\(predict.stderr)")
         #expect(predict.stderr.contains("warning: task 'liver' was trained on slices that all hold the structure"), "\(predict.stderr)")
@@ -74,6 +74,11 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         let report = try #require(try JSONSerialization.jsonObject(with: Data(check.output.split(separator: "\n").last!.utf8)) as? [String: Any])
         #expect(report["shape"] as? Bool == true && report["affine"] as? Bool == true && report["codes"] as? Bool == true)
         #expect(report["dtype"] as? String == "uint8")
+        // slicerio reads the Slicer segmentation: the task's name, label value 1, the input's
+        // voxel → LPS matrix, and the NIfTI mask's voxels.
+        let slicer = try Self.python([root.appendingPathComponent("scripts/check-slicer-seg").path, out.appendingPathComponent("ct.seg.nrrd").path,
+                                      "--like", image.path, "--segment", "liver", "--expected", out.appendingPathComponent("ct.nii.gz").path])
+        #expect(slicer.status == 0, "\(slicer.output)")
 
         // score: the NIfTI mask and the slice PNGs against the reference give the same numbers.
         let references = dir.appendingPathComponent("refs")

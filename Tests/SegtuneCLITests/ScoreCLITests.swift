@@ -227,3 +227,22 @@ private func writeNIfTI(_ voxels: [UInt8], _ w: Int, _ h: Int, _ d: Int, spacing
     let refused = try ScoreCLI.run(["score", "--task", "liver", p.path, r.path], in: dir)
     #expect(refused.status != 0 && refused.stderr.contains("--html"))
 }
+
+@Test func labelNamesASlicerSegmentAndAnUnknownNameListsThePresentOnes() throws {
+    let fixtures = SegtuneBinary.repositoryRoot.appendingPathComponent("fixtures/nrrd")
+    let segmentation = fixtures.appendingPathComponent("labels.seg.nrrd").path, labels = fixtures.appendingPathComponent("labels.nii.gz").path
+    let named = try ScoreCLI.run(["score", "--json", "--pred-label", "liver", "--ref-label", "5", segmentation, labels], in: try ScoreCLI.folder())
+    #expect(named.status == 0, "\(named.stderr)")
+    let c = (try ScoreCLI.json(named.stdout)["cases"] as! [[String: Any]])[0]
+    #expect(c["dice"] as? Double == 1 && (c["tp"] as? Int ?? 0) > 0)
+    // The kidney is not the liver: the name picks one segment, not any nonzero value.
+    let kidney = try ScoreCLI.run(["score", "--json", "--pred-label", "kidney_right", "--ref-label", "5", segmentation, labels], in: try ScoreCLI.folder())
+    #expect((try ScoreCLI.json(kidney.stdout)["cases"] as! [[String: Any]])[0]["dice"] as? Double == 0)
+
+    let unknown = try ScoreCLI.run(["score", "--label", "livr", segmentation, segmentation], in: try ScoreCLI.folder())
+    #expect(unknown.status == 1)
+    #expect(unknown.stderr == "segtune: \(segmentation): no segment named 'livr'; its segments: kidney_right (2), liver (5), "
+            + "adrenal_gland_right (8), vertebrae_L1 (31), spinal_cord (79), autochthon_right (89)\n")
+    let malformed = try ScoreCLI.run(["score", "--label", "1,,2", segmentation, segmentation], in: try ScoreCLI.folder())
+    #expect(malformed.status != 0 && malformed.stderr.contains("--label must be label values ≥ 0 or segment names"))
+}

@@ -154,6 +154,24 @@ import Testing
                 && last.hasSuffix(" s)"), "\(again.stderr)")
     }
 
+    /// `fit --label NAME` on a Slicer segmentation: an unknown name is one line naming the
+    /// mask and listing its segments (picking by a known name: LabelSelectionTests).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: weights.path)))
+    func fitWithAnUnknownSegmentNameListsTheSegmentsPresent() throws {
+        let dir = try SegtuneBinary.temporaryFolder("segtune-fit-segments")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fixtures = SegtuneBinary.repositoryRoot.appendingPathComponent("fixtures/nrrd")
+        for sub in ["images", "masks"] { try FileManager.default.createDirectory(at: dir.appendingPathComponent("scans/\(sub)"), withIntermediateDirectories: true) }
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("ct.nrrd"), to: dir.appendingPathComponent("scans/images/case1.nrrd"))
+        let mask = dir.appendingPathComponent("scans/masks/case1.seg.nrrd")
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("labels.seg.nrrd"), to: mask)
+        let fit = try SegtuneBinary.run(["fit", "--task", "liver", "--label", "livr", "--epochs", "1", "--tasks-dir", dir.appendingPathComponent("tasks").path,
+                                         "--cache-dir", dir.appendingPathComponent("cache").path, dir.appendingPathComponent("scans").path])
+        #expect(fit.status == 1)
+        #expect(fit.stderr.split(separator: "\n").contains("segtune: \(mask.path): no segment named 'livr'; its segments: kidney_right (2), liver (5), "
+                                                             + "adrenal_gland_right (8), vertebrae_L1 (31), spinal_cord (79), autochthon_right (89)"), "\(fit.stderr)")
+    }
+
     @Test func predictRefusesATaskTrainedOnAnotherCheckpoint() throws {
         let dir = try SegtuneBinary.temporaryFolder("segtune-task-model")
         defer { try? FileManager.default.removeItem(at: dir) }
