@@ -83,9 +83,9 @@ struct Fit: ParsableCommand {
     @Flag(help: "Train on the images as they are (as --augment none).")
     var noAugment = false
 
-    @Option(help: ArgumentHelp("Decoder mode: each training step moves its slice by up to this fraction of the frame in x and y (in the image embedding: no extra encoding), so the tokens learn what the structure looks like more than where it lay in the training scan; 0: off (default \(FitSettings().positionJitter)).",
+    @Option(help: ArgumentHelp("Decoder mode: each training step moves its slice by up to this fraction of the frame in x and y (in the image embedding: no extra encoding), so the tokens learn what the structure looks like more than where it lay in the training scan; 0 (the default): off. Measured in docs/tuning.md, \"Position\".",
                                valueName: "fraction"))
-    var positionJitter: Double?
+    var positionJitter: Double = FitSettings().positionJitter
 
     @Flag(help: "Skip training the cascade's stage-2 tokens (the cascade then uses the frozen model with the box).")
     var noStage2 = false
@@ -140,11 +140,9 @@ struct Fit: ParsableCommand {
         guard warmupEpochs >= 0 else { throw ValidationError("--warmup-epochs must not be negative") }
         guard (0 ..< 1).contains(valFraction) else { throw ValidationError("--val-fraction must be in [0, 1)") }
         if let patience, patience < 1 { throw ValidationError("--patience must be at least 1") }
-        if let positionJitter {
-            guard (0 ... 0.25).contains(positionJitter) else { throw ValidationError("--position-jitter must be in [0, 0.25]") }
-            if mode == .deep, positionJitter > 0 {
-                throw ValidationError("--position-jitter moves cached embeddings (decoder mode); --mode deep has none (use --position-jitter 0)")
-            }
+        guard (0 ... 0.25).contains(positionJitter) else { throw ValidationError("--position-jitter must be in [0, 0.25]") }
+        if mode == .deep, positionJitter > 0 {
+            throw ValidationError("--position-jitter moves cached embeddings (decoder mode); --mode deep has none")
         }
         _ = try parseWindow(windowOptions.window)
         _ = try parseLabels(label)
@@ -167,8 +165,7 @@ struct Fit: ParsableCommand {
         s.stage2 = !noStage2
         s.validationFraction = val == nil ? valFraction : 0
         s.patience = patience
-        // Deep mode moves nothing (no cached embedding): its default is off rather than ignored.
-        s.positionJitter = positionJitter ?? (mode == .deep ? 0 : s.positionJitter)
+        s.positionJitter = positionJitter
         return s
     }
 

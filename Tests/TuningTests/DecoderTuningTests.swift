@@ -32,6 +32,26 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         #expect(Self.trained(seed: 7).arena.values.values != Self.trained(seed: 8).arena.values.values)
     }
 
+    /// `--position-jitter` moves every step's example (6 cells of the 64-cell grid at 0.1),
+    /// so the prompts differ from an unmoved run's; the moves come from each epoch's seeded
+    /// generator, so two runs agree bit for bit. Box-prompted tuning (stage 2) never moves.
+    @Test func positionJitterMovesExamplesRepeatably() throws {
+        func epoch(jitter: Double, withBox: Bool = false) throws -> PromptTuner {
+            var settings = FitSettings()
+            (settings.epochs, settings.positionJitter, settings.withBox) = (1, jitter, withBox)
+            var loop = TrainingLoop(tuner: PromptTuner(segmenter: Self.segmenter, settings: settings),
+                                    training: [Self.example, Self.example], validation: [])
+            _ = try loop.run()
+            return loop.tuner
+        }
+        let moved = try epoch(jitter: 0.1)
+        #expect(moved.positionJitterCells == 6)
+        #expect(moved.arena.values.values == (try epoch(jitter: 0.1)).arena.values.values)
+        #expect(moved.arena.values.values != (try epoch(jitter: 0)).arena.values.values)
+        #expect((try epoch(jitter: 0)).positionJitterCells == nil)
+        #expect((try epoch(jitter: 0.1, withBox: true)).positionJitterCells == nil)
+    }
+
     /// A learnable global dense prompt starts at no_mask_embed and is trained with the tokens.
     @Test func globalDensePromptIsTrained() {
         let tuner = Self.trained(seed: 1, dense: .global)
