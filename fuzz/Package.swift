@@ -12,7 +12,7 @@ let segtune = root.lastPathComponent.lowercased()
 /// target name → the module that holds its `LLVMFuzzerTestOneInput`. Keep in step with
 /// `scripts/fuzz --list`.
 let targets: [(name: String, module: String)] = [
-    ("dicom", "FuzzDICOM"), ("dicom-series", "FuzzDICOMSeries"), ("dicom-seg", "FuzzDICOMSEG"),
+    ("dicom", "FuzzDICOM"), ("dicom-series", "FuzzDICOMSeries"), ("dicom-seg", "FuzzDICOMSEG"), ("rtstruct", "FuzzRTStruct"),
     ("nifti", "FuzzNIfTI"), ("nifti-gz", "FuzzNIfTIGzip"), ("nrrd", "FuzzNRRD"), ("metaimage", "FuzzMetaImage"),
     ("png", "FuzzPNG"), ("jpeg", "FuzzJPEG"), ("pth", "FuzzTorchCheckpoint"), ("safetensors", "FuzzSafetensors"),
     ("task", "FuzzTask"), ("boxes", "FuzzBoxes"),

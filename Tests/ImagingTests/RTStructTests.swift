@@ -115,6 +115,21 @@ private func dumped(_ file: URL, _ tag: String) throws -> [String] {
                 == "has no ROI named \"Kidney\" (its ROIs: Liver, Spleen)")
     }
 
+    /// A structure set another program wrote (pydicom, `fuzz/make-seeds`: the rtstruct
+    /// fuzz target's seed): a 3 × 3 square on slice 1, the slice minus that square on slice 3.
+    @Test func aStructureSetWrittenByPydicomIsFilledAsDrawn() throws {
+        let seeds = repositoryRoot.appendingPathComponent("fuzz/seeds")
+        let slices = (0..<4).map { seeds.appendingPathComponent("dicom-seg-series/slice\($0).dcm") }
+        let read = try readRTStructContours(at: seeds.appendingPathComponent("rtstruct/ring.rtstruct.dcm"), slices: slices, roi: nil)
+        #expect(read.roiNames == ["Liver"])
+        var square = [UInt8](repeating: 0, count: 35)
+        for row in 1...3 { for column in 2...4 { square[row * 7 + column] = 1 } }
+        let expected = [[UInt8](repeating: 0, count: 35), square, [UInt8](repeating: 0, count: 35), square.map { 1 - $0 }]
+        for k in 0..<4 {
+            #expect(fillEvenOdd(read.contours.filter { $0.slice == k }.map(\.points), width: 7, height: 5) == expected[k], "slice \(k)")
+        }
+    }
+
     /// A task that found nothing: an ROI without contours, read back as an empty mask.
     @Test func emptyMasksGiveAnROIWithoutContours() throws {
         let folder = try makeTemporaryFolder()
