@@ -20,6 +20,7 @@
 namespace {
 
 using cdicom::Failure;
+using cdicom::guarded;
 using cdicom::integerOf;
 using cdicom::printable;
 using cdicom::stringOf;
@@ -408,24 +409,6 @@ void readStructureSet(const char *path, const char *const *seriesPaths, int coun
     std::copy(contourSlices.begin(), contourSlices.end(), out->contour_slices);
     std::copy(starts.begin(), starts.end(), out->contour_starts);
     std::copy(xy.begin(), xy.end(), out->xy);
-}
-
-template <class Body>
-int guarded(char *error, Body body) {
-    try {
-        cdicom::setUpDCMTK();
-        body();
-        return 0;
-    } catch (const Failure &failure) {
-        snprintf(error, 512, "%s", failure.reason.c_str());
-    } catch (const std::bad_alloc &) {
-        snprintf(error, 512, "out of memory");
-    } catch (const std::exception &e) {
-        snprintf(error, 512, "DCMTK failed (%s)", e.what());
-    } catch (...) {
-        snprintf(error, 512, "DCMTK failed");
-    }
-    return -1;
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 namespace {
 
 using cdicom::Failure;
+using cdicom::guarded;
 using cdicom::integerOf;
 using cdicom::printable;
 using cdicom::stringOf;
@@ -510,24 +511,6 @@ void readSegmentation(const char *path, cdicom_seg *out) {
             }
         }
     }
-}
-
-template <class Body>
-int guarded(char *error, Body body) {
-    try {
-        cdicom::setUpDCMTK();
-        body();
-        return 0;
-    } catch (const Failure &failure) {
-        snprintf(error, 512, "%s", failure.reason.c_str());
-    } catch (const std::bad_alloc &) {
-        snprintf(error, 512, "out of memory");
-    } catch (const std::exception &e) {
-        snprintf(error, 512, "DCMTK failed (%s)", e.what());
-    } catch (...) {
-        snprintf(error, 512, "DCMTK failed");
-    }
-    return -1;
 }
 
 }  // namespace
