@@ -144,6 +144,12 @@ struct Fit: ParsableCommand {
         if mode == .deep, positionJitter > 0 {
             throw ValidationError("--position-jitter moves cached embeddings (decoder mode); --mode deep has none")
         }
+        if withBox, positionJitter > 0 {
+            throw ValidationError("--position-jitter would move the image away from the --with-box box; use one or the other")
+        }
+        if positionJitter > 0, positionJitter < 0.5 / 64 {
+            throw ValidationError("--position-jitter \(positionJitter) is under half an embedding cell (1/64 of the frame): nothing would move")
+        }
         _ = try parseWindow(windowOptions.window)
         _ = try parseLabels(label)
         _ = try parseAugmentations(augment)
