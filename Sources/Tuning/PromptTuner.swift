@@ -78,7 +78,9 @@ public final class PromptTuner {
     public let segmenter: Segmenter
     public let settings: FitSettings
     public let arena: ParameterArena
-    public private(set) var optimiser: AdamW
+    /// AdamW's moments, made at the first step: a tuner that only predicts (a loaded
+    /// task) holds none.
+    public private(set) lazy var optimiser = AdamW(parameterCount: arena.count)
     var generator: SeededGenerator
     /// The Dice smoothing of a training image without the structure (SegmentationLoss):
     /// the structure's mean pixel count over the training targets that hold it.
@@ -90,7 +92,17 @@ public final class PromptTuner {
     var trainingBox: ((TuningExample, inout SeededGenerator) -> BoxPrompt?)?
 
     /// `startBox` (the model's input frame): where the tokens start; nil: the whole frame.
-    public init(segmenter: Segmenter, settings: FitSettings, startBox: BoxPrompt? = nil) {
+    public convenience init(segmenter: Segmenter, settings: FitSettings, startBox: BoxPrompt? = nil) {
+        self.init(segmenter: segmenter, settings: settings, startBox: startBox, drawingPrompts: true)
+    }
+
+    /// A tuner whose prompts are all zero until the caller assigns stored ones (a loaded
+    /// task): no random numbers drawn, no optimiser state.
+    public static func holdingStoredPrompts(segmenter: Segmenter, settings: FitSettings) -> PromptTuner {
+        PromptTuner(segmenter: segmenter, settings: settings, startBox: nil, drawingPrompts: false)
+    }
+
+    private init(segmenter: Segmenter, settings: FitSettings, startBox: BoxPrompt?, drawingPrompts: Bool) {
         self.segmenter = segmenter
         self.settings = settings
         let grid = segmenter.model.promptEncoder.imageEmbeddingSize
@@ -103,10 +115,9 @@ public final class PromptTuner {
         }
         if settings.mode == .deep { layout += Self.visualPromptLayout(segmenter, tokens: settings.vptTokens) }
         arena = ParameterArena(layout: layout)
-        optimiser = AdamW(parameterCount: arena.count)
         generator = SeededGenerator(seed: settings.seed)
         frozenDense = segmenter.model.promptEncoder.denseEmbedding()
-        initialisePrompts(startBox: startBox)
+        if drawingPrompts { initialisePrompts(startBox: startBox) }
     }
 
     /// Tokens start at the corner embeddings of a box (repeated) plus N(0, 0.02²): fit

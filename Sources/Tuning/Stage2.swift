@@ -55,16 +55,21 @@ public struct Stage2Training {
     public let settings: FitSettings
     public let errors: BoxErrors
 
-    /// Stage-2 settings from stage 1's: decoder mode, the same number of tokens beside
-    /// the box, no dense prompt, half the epochs (at least 2).
     public init(stage1 settings: FitSettings, errors: BoxErrors) {
+        self.settings = Self.settings(stage1: settings)
+        self.errors = errors
+    }
+
+    /// Stage-2 settings from stage 1's: decoder mode, the same number of tokens beside
+    /// the box, no dense prompt, no moves, half the epochs (at least 2). Also the layout
+    /// a loaded task's stage-2 tokens have.
+    public static func settings(stage1 settings: FitSettings) -> FitSettings {
         var s = settings
-        (s.mode, s.withBox, s.dense, s.augmentations) = (.decoder, true, .none, [])
+        (s.mode, s.withBox, s.dense, s.augmentations, s.positionJitter) = (.decoder, true, .none, [], 0)
         s.epochs = max(2, settings.epochs / 2)
         s.patience = nil
         s.seed = settings.seed &+ 2
-        self.settings = s
-        self.errors = errors
+        return s
     }
 
     /// A training box for `example`: its reference box, moved by a measured error and grown

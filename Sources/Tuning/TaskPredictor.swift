@@ -31,7 +31,7 @@ public struct TaskPredictor {
             }
         }
         let prompts = try store.loadPrompts(name)
-        let tuner = PromptTuner(segmenter: segmenter, settings: FitSettings(manifest.prompts))
+        let tuner = PromptTuner.holdingStoredPrompts(segmenter: segmenter, settings: FitSettings(manifest.prompts))
         for entry in tuner.arena.entries {
             guard let tensor = prompts[entry.name], tensor.shape == entry.shape else {
                 throw InputError(file: store.folder(name).appendingPathComponent("prompts.safetensors").path,
@@ -42,7 +42,7 @@ public struct TaskPredictor {
         self.manifest = manifest
         self.tuner = tuner
         if manifest.cascade?.tunedStage2 == true {
-            let stage2 = PromptTuner(segmenter: segmenter, settings: Stage2Training(stage1: tuner.settings, errors: BoxErrors(offsets: [], missed: 0)).settings)
+            let stage2 = PromptTuner.holdingStoredPrompts(segmenter: segmenter, settings: Stage2Training.settings(stage1: tuner.settings))
             guard let tokens = prompts[Self.stage2TokensKey], tokens.shape == stage2.arena.value("tokens").shape else {
                 throw InputError(file: store.folder(name).appendingPathComponent("prompts.safetensors").path,
                                  reason: "task.json says stage 2 is tuned, but '\(Self.stage2TokensKey)' is missing or mis-shaped")

@@ -39,6 +39,10 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
 
         // A two-slice volume of the example's image, with a grid, predicted and written as NIfTI.
         let task = try TaskPredictor("ellipse", store: store, model: BaseModel(segmenter: segmenter, sha256: digest))
+        // Loaded, the task holds the stored prompts and drew no random numbers to get them.
+        #expect(task.tuner.arena.values.values == tuner.arena.values.values)
+        var loadedGenerator = task.tuner.generator, fresh = SeededGenerator(seed: task.tuner.settings.seed)
+        #expect((0..<4).map { _ in loadedGenerator.next() } == (0..<4).map { _ in fresh.next() })
         let (width, height) = (example.mask.width, example.mask.height)
         var image = Image(width: width, height: height, channels: 1,
                           pixels: (0..<(width * height)).map { Float(example.mask.voxels[$0]) * 150 + 40 })
