@@ -19,14 +19,18 @@
 
 namespace {
 
+using cdicom::characters;
+using cdicom::check;
 using cdicom::Failure;
+using cdicom::isASCII;
 using cdicom::guarded;
 using cdicom::integerOf;
 using cdicom::printable;
 using cdicom::stringOf;
 
-void check(const OFCondition &status, const std::string &what) {
-    if (status.bad()) throw Failure{what + " (" + status.text() + ")"};
+std::string baseName(const std::string &path) {
+    size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 double dot(const double *a, const double *b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
@@ -46,18 +50,12 @@ struct Slice {
 
 Slice readSlice(const std::string &path) {
     DcmFileFormat file;
-    // Attributes only: values longer than 4 KB (the pixel data) stay on disk.
-    OFCondition status = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 4096);
-    if (status == EC_StreamNotifyClient) throw Failure{"slice " + path + ": not a DICOM file, or truncated"};
-    if (status.bad()) throw Failure{"slice " + path + ": not a readable DICOM file (" + status.text() + ")"};
-    DcmDataset *data = file.getDataset();
+    DcmDataset *data = cdicom::loadAttributes(file, path, "slice");
     Slice s;
     s.path = path;
-    s.sopClass = stringOf(data, DCM_SOPClassUID);
-    s.sopInstance = stringOf(data, DCM_SOPInstanceUID);
-    // Some anonymisers empty the dataset's UIDs but leave the file meta header's copies.
-    if (s.sopClass.empty()) s.sopClass = stringOf(file.getMetaInfo(), DCM_MediaStorageSOPClassUID);
-    if (s.sopInstance.empty()) s.sopInstance = stringOf(file.getMetaInfo(), DCM_MediaStorageSOPInstanceUID);
+    cdicom::SOPUIDs uids = cdicom::sopUIDsOf(file);
+    s.sopClass = uids.sopClass;
+    s.sopInstance = uids.sopInstance;
     s.study = stringOf(data, DCM_StudyInstanceUID);
     s.series = stringOf(data, DCM_SeriesInstanceUID);
     s.frameOfReference = stringOf(data, DCM_FrameOfReferenceUID);
@@ -104,16 +102,6 @@ std::vector<Slice> readSlices(const char *const *paths, int count) {
     return slices;
 }
 
-// UTF-8 characters (code points): DICOM limits LO to 64 characters, not bytes.
-size_t characters(const std::string &text) {
-    return std::count_if(text.begin(), text.end(), [](char c) { return ((unsigned char)c & 0xC0) != 0x80; });
-}
-
-bool isASCII(const std::string &text) {
-    for (unsigned char c : text) if (c > 0x7e) return false;
-    return true;
-}
-
 // A DS value: at most 16 characters, as precise as they allow (0.1 µm for |x| < 10 m).
 std::string decimal(double value) {
     char text[32];
@@ -122,18 +110,6 @@ std::string decimal(double value) {
         if (strlen(text) <= 16) break;
     }
     return text;
-}
-
-// Removes a temporary file unless it was renamed into place.
-struct TemporaryFile {
-    std::string path;
-    bool kept = false;
-    ~TemporaryFile() { if (!path.empty() && !kept) unlink(path.c_str()); }
-};
-
-std::string baseName(const std::string &path) {
-    size_t slash = path.find_last_of('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 // ------------------------------------------------------------------------------------------ writing
@@ -265,26 +241,9 @@ void writeStructureSet(const char *outPath, const char *const *sourcePaths, int 
     addReferencedSeries(rt, slices);
     for (int r = 0; r < nROIs; r++) addROI(rt, rois[r], r + 1, slices);
 
-    // Written under a temporary name beside the output, renamed when complete.
-    std::string out(outPath);
-    size_t slash = out.find_last_of('/');
-    std::string folder = slash == std::string::npos ? "" : out.substr(0, slash + 1);
-    TemporaryFile temporary;
-    std::string name = folder + "." + baseName(out) + ".XXXXXX";
-    std::vector<char> pattern(name.begin(), name.end());
-    pattern.push_back('\0');
-    int fd = mkstemp(pattern.data());
-    if (fd < 0) throw Failure{"cannot create a file in " + (folder.empty() ? std::string(".") : folder) + " (" + strerror(errno) + ")"};
-    fchmod(fd, 0644);  // mkstemp's 0600 would make the renamed output private
-    close(fd);
-    temporary.path = pattern.data();
     DcmFileFormat file;
     check(rt.write(*file.getDataset()), "DCMTK cannot build the RT Structure Set");
-    OFCondition saved = file.saveFile(temporary.path.c_str(), EXS_LittleEndianExplicit);
-    if (saved.bad()) throw Failure{std::string("cannot write the RT Structure Set (") + saved.text() + ")"};
-    if (rename(temporary.path.c_str(), outPath) != 0)
-        throw Failure{"cannot rename the written file to " + out + " (" + strerror(errno) + ")"};
-    temporary.kept = true;
+    cdicom::saveAtomically(file, outPath, "RT Structure Set");
 }
 
 // ------------------------------------------------------------------------------------------ reading
@@ -321,15 +280,8 @@ int sliceOfContour(const std::vector<Slice> &slices, const std::vector<Float64> 
 }
 
 void readStructureSet(const char *path, const char *const *seriesPaths, int count, const char *roiName, cdicom_rtstruct *out) {
-    FILE *probe = fopen(path, "rb");
-    if (!probe) throw Failure{strerror(errno)};
-    fclose(probe);
     DcmFileFormat file;
-    OFCondition status = file.loadFile(path);
-    if (status == EC_StreamNotifyClient) throw Failure{"not a DICOM file, or truncated (the data end early)"};
-    if (status == EC_InvalidStream) throw Failure{"damaged or truncated DICOM file (an element runs past the end)"};
-    if (status.bad()) throw Failure{std::string("not a readable DICOM file (") + status.text() + ")"};
-    DcmDataset *data = file.getDataset();
+    DcmDataset *data = cdicom::loadObject(file, path);
     OFString sopClass = stringOf(data, DCM_SOPClassUID);
     if (sopClass != UID_RTStructureSetStorage)
         throw Failure{"not an RT Structure Set (SOP Class " + printable(sopClass.empty() ? "missing" : sopClass.c_str()) + ")"};
@@ -421,15 +373,7 @@ extern "C" int cdicom_write_rtstruct(const char *out_path, const char *const *so
 
 extern "C" int cdicom_read_rtstruct(const char *path, const char *const *series_paths, int n_series, const char *roi_name,
                                     cdicom_rtstruct *out) {
-    memset(out, 0, sizeof *out);
-    int status = guarded(out->error, [&] { readStructureSet(path, series_paths, n_series, roi_name, out); });
-    if (status != 0) {
-        char reason[512];
-        memcpy(reason, out->error, sizeof reason);
-        cdicom_rtstruct_free(out);
-        memcpy(out->error, reason, sizeof reason);
-    }
-    return status;
+    return cdicom::guardedRead(out, [&] { readStructureSet(path, series_paths, n_series, roi_name, out); }, cdicom_rtstruct_free);
 }
 
 extern "C" void cdicom_rtstruct_free(cdicom_rtstruct *rtstruct) {

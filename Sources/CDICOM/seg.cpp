@@ -30,15 +30,14 @@
 
 namespace {
 
+using cdicom::characters;
+using cdicom::check;
 using cdicom::Failure;
+using cdicom::isASCII;
 using cdicom::guarded;
 using cdicom::integerOf;
 using cdicom::printable;
 using cdicom::stringOf;
-
-void check(const OFCondition &status, const std::string &what) {
-    if (status.bad()) throw Failure{what + " (" + status.text() + ")"};
-}
 
 // One value of a multi-valued string attribute (DS components are kept as written).
 OFString componentOf(DcmItem *item, const DcmTagKey &tag, unsigned long index) {
@@ -46,11 +45,6 @@ OFString componentOf(DcmItem *item, const DcmTagKey &tag, unsigned long index) {
     if (item->findAndGetOFString(tag, value, index).bad()) return OFString();
     size_t start = value.find_first_not_of(' '), end = value.find_last_not_of(' ');
     return start == OFString_npos ? OFString() : value.substr(start, end + 1 - start);
-}
-
-std::string baseName(const std::string &path) {
-    size_t slash = path.find_last_of('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 // ------------------------------------------------------------------------------------------ writing
@@ -68,18 +62,12 @@ struct Source {
 
 Source readSource(const std::string &path) {
     DcmFileFormat file;
-    // Attributes only: values longer than 4 KB (the pixel data) stay on disk.
-    OFCondition status = file.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 4096);
-    if (status == EC_StreamNotifyClient) throw Failure{"source " + path + ": not a DICOM file, or truncated"};
-    if (status.bad()) throw Failure{"source " + path + ": not a readable DICOM file (" + status.text() + ")"};
-    DcmDataset *data = file.getDataset();
+    DcmDataset *data = cdicom::loadAttributes(file, path, "source");
     Source s;
     s.path = path;
-    s.sopClass = stringOf(data, DCM_SOPClassUID);
-    s.sopInstance = stringOf(data, DCM_SOPInstanceUID);
-    // Some anonymisers empty the dataset's UIDs but leave the file meta header's copies.
-    if (s.sopClass.empty()) s.sopClass = stringOf(file.getMetaInfo(), DCM_MediaStorageSOPClassUID);
-    if (s.sopInstance.empty()) s.sopInstance = stringOf(file.getMetaInfo(), DCM_MediaStorageSOPInstanceUID);
+    cdicom::SOPUIDs uids = cdicom::sopUIDsOf(file);
+    s.sopClass = uids.sopClass;
+    s.sopInstance = uids.sopInstance;
     s.study = stringOf(data, DCM_StudyInstanceUID);
     s.series = stringOf(data, DCM_SeriesInstanceUID);
     s.frameOfReference = stringOf(data, DCM_FrameOfReferenceUID);
@@ -172,11 +160,6 @@ CodeSequenceMacro codeOf(const cdicom_code *code, const char *value, const char 
     return CodeSequenceMacro(code->value, code->scheme, code->meaning);
 }
 
-// UTF-8 characters (code points): DICOM limits LO to 64 characters, not bytes.
-size_t characters(const std::string &text) {
-    return std::count_if(text.begin(), text.end(), [](char c) { return ((unsigned char)c & 0xC0) != 0x80; });
-}
-
 // At most `limit` characters, never cutting a UTF-8 sequence.
 std::string prefixOf(const std::string &text, size_t limit) {
     size_t count = 0, end = 0;
@@ -184,18 +167,6 @@ std::string prefixOf(const std::string &text, size_t limit) {
         if (((unsigned char)text[end] & 0xC0) != 0x80 && count++ == limit) break;
     return text.substr(0, end);
 }
-
-bool isASCII(const std::string &text) {
-    for (unsigned char c : text) if (c > 0x7e) return false;
-    return true;
-}
-
-// Removes a temporary file unless it was renamed into place.
-struct TemporaryFile {
-    std::string path;
-    bool kept = false;
-    ~TemporaryFile() { if (!path.empty() && !kept) unlink(path.c_str()); }
-};
 
 // Three repairs to what dcmseg 3.6.7 writes:
 // - its bit packing drops the last bits of a frame that does not end on a byte boundary
@@ -375,28 +346,11 @@ void writeSegmentation(const char *outPath, const char *const *sourcePaths, int 
     if (seg->getCommonInstanceReference().addReferences(referenced, study) != sources.size())
         throw Failure{"cannot reference every source in the Referenced Series Sequence"};
 
-    // Written under a temporary name beside the output, renamed when complete.
-    std::string out(outPath);
-    size_t slash = out.find_last_of('/');
-    std::string folder = slash == std::string::npos ? "" : out.substr(0, slash + 1);
-    TemporaryFile temporary;
-    std::string name = folder + "." + baseName(out) + ".XXXXXX";
-    std::vector<char> pattern(name.begin(), name.end());
-    pattern.push_back('\0');
-    int fd = mkstemp(pattern.data());
-    if (fd < 0) throw Failure{"cannot create a file in " + (folder.empty() ? std::string(".") : folder) + " (" + strerror(errno) + ")"};
-    fchmod(fd, 0644);  // mkstemp's 0600 would make the renamed output private
-    close(fd);
-    temporary.path = pattern.data();
     DcmFileFormat file;
     DcmDataset *dataset = file.getDataset();
     check(seg->writeDataset(*dataset), "DCMTK cannot build the segmentation");
     completeDataset(dataset, frames, stored, anyInside, pixels, label, description);
-    OFCondition saved = file.saveFile(temporary.path.c_str(), EXS_LittleEndianExplicit);
-    if (saved.bad()) throw Failure{std::string("cannot write the segmentation (") + saved.text() + ")"};
-    if (rename(temporary.path.c_str(), outPath) != 0)
-        throw Failure{"cannot rename the written file to " + out + " (" + strerror(errno) + ")"};
-    temporary.kept = true;
+    cdicom::saveAtomically(file, outPath, "segmentation");
 }
 
 // ------------------------------------------------------------------------------------------ reading
@@ -415,15 +369,8 @@ OFString sourceOfFrame(DcmSegmentation &seg, Uint32 frame) {
 }
 
 void readSegmentation(const char *path, cdicom_seg *out) {
-    FILE *probe = fopen(path, "rb");
-    if (!probe) throw Failure{strerror(errno)};
-    fclose(probe);
     DcmFileFormat file;
-    OFCondition status = file.loadFile(path);
-    if (status == EC_StreamNotifyClient) throw Failure{"not a DICOM file, or truncated (the data end early)"};
-    if (status == EC_InvalidStream) throw Failure{"damaged or truncated DICOM file (an element runs past the end)"};
-    if (status.bad()) throw Failure{std::string("not a readable DICOM file (") + status.text() + ")"};
-    DcmDataset *data = file.getDataset();
+    DcmDataset *data = cdicom::loadObject(file, path);
     OFString sopClass = stringOf(data, DCM_SOPClassUID);
     if (sopClass != UID_SegmentationStorage)
         throw Failure{"not a DICOM Segmentation (SOP Class " + printable(sopClass.empty() ? "missing" : sopClass.c_str())
@@ -463,7 +410,7 @@ void readSegmentation(const char *path, cdicom_seg *out) {
                       + std::to_string((bits + 7) / 8) + " expected for " + std::to_string(frames) + " frames"};
 
     DcmSegmentation *loaded = nullptr;
-    status = DcmSegmentation::loadDataset(*data, loaded);
+    OFCondition status = DcmSegmentation::loadDataset(*data, loaded);
     std::unique_ptr<DcmSegmentation> seg(loaded);
     if (status.bad() || !seg) throw Failure{std::string("damaged segmentation (") + status.text() + ")"};
     if (seg->getSegmentationType() != DcmSegTypes::ST_BINARY) throw Failure{"not a binary segmentation"};
@@ -533,15 +480,7 @@ extern "C" int cdicom_write_binary_seg(const char *out_path, const char *const *
 }
 
 extern "C" int cdicom_read_binary_seg(const char *path, cdicom_seg *out) {
-    memset(out, 0, sizeof *out);
-    int status = guarded(out->error, [&] { readSegmentation(path, out); });
-    if (status != 0) {
-        char reason[512];
-        memcpy(reason, out->error, sizeof reason);
-        cdicom_seg_free(out);
-        memcpy(out->error, reason, sizeof reason);
-    }
-    return status;
+    return cdicom::guardedRead(out, [&] { readSegmentation(path, out); }, cdicom_seg_free);
 }
 
 extern "C" void cdicom_seg_free(cdicom_seg *seg) {
