@@ -5,7 +5,6 @@
 #include "dcmtk/dcmdata/dctk.h"
 #include "dcmtk/dcmrt/drtstrct.h"
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,8 +12,6 @@
 #include <new>
 #include <set>
 #include <string>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
 namespace {

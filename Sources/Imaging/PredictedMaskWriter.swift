@@ -89,39 +89,35 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
         try writeNRRDMask(mask, like: volume, segment: label, to: folder.appendingPathComponent(name + ".seg.nrrd"))
     }
     if formats.contains(.dicomSeg) {
-        let (geometry, stored) = (volume.geometry!, volume.storedSlices!)
-        let storedMask = Mask(width: geometry.storedSize[0], height: geometry.storedSize[1], depth: stored.count,
-                              voxels: geometry.toStored(mask.voxels))
-        let final = folder.appendingPathComponent(name + ".seg.dcm")
-        // DCMTK writes its own temporary beside this one: a killed run leaves only names
-        // `AtomicFiles.removeStaleTemporaries` knows.
-        let temporary = AtomicFiles.temporary(beside: final)
-        do {
-            try writeDICOMSegmentation(masks: (0..<stored.count).map { storedMask.slice($0).voxels },
-                                       sources: stored.map { URL(fileURLWithPath: $0.file) },
-                                       rows: geometry.storedSize[1], columns: geometry.storedSize[0], segmentLabel: label,
-                                       to: temporary)
-        } catch let error as InputError {
-            throw InputError(file: final.path, reason: error.reason)
+        try writeOverSeries(mask, of: volume, to: folder.appendingPathComponent(name + ".seg.dcm")) { slices, sources, rows, columns, temporary in
+            try writeDICOMSegmentation(masks: slices, sources: sources, rows: rows, columns: columns, segmentLabel: label, to: temporary)
         }
-        try AtomicFiles.moveIntoPlace(temporary, at: final)
     }
     if formats.contains(.rtstruct) {
-        let (geometry, stored) = (volume.geometry!, volume.storedSlices!)
-        let storedMask = Mask(width: geometry.storedSize[0], height: geometry.storedSize[1], depth: stored.count,
-                              voxels: geometry.toStored(mask.voxels))
-        let final = folder.appendingPathComponent(name + ".rtstruct.dcm")
-        // As for the SEG: DCMTK's temporary sits beside this one, renamed into place last.
-        let temporary = AtomicFiles.temporary(beside: final)
-        do {
-            let roi = RTStructROI(name: label, masks: (0..<stored.count).map { storedMask.slice($0).voxels })
-            try writeRTStructure(rois: [roi], sources: stored.map { URL(fileURLWithPath: $0.file) },
-                                 rows: geometry.storedSize[1], columns: geometry.storedSize[0], to: temporary)
-        } catch let error as InputError {
-            throw InputError(file: final.path, reason: error.reason)
+        try writeOverSeries(mask, of: volume, to: folder.appendingPathComponent(name + ".rtstruct.dcm")) { slices, sources, rows, columns, temporary in
+            try writeRTStructure(rois: [RTStructROI(name: label, masks: slices)], sources: sources, rows: rows, columns: columns, to: temporary)
         }
-        try AtomicFiles.moveIntoPlace(temporary, at: final)
     }
+}
+
+/// A DICOM object that references the series' own files (SEG, RTSTRUCT): `write` gets the
+/// mask slice by slice in the files' stored order, the files, rows and columns, and a
+/// temporary beside `final`. DCMTK writes its own temporary beside that one, so a killed
+/// run leaves only names `AtomicFiles.removeStaleTemporaries` knows; errors name `final`,
+/// and the file is renamed into place last.
+private func writeOverSeries(_ mask: Mask, of volume: Volume, to final: URL,
+                             _ write: ([[UInt8]], [URL], Int, Int, URL) throws -> Void) throws {
+    let (geometry, stored) = (volume.geometry!, volume.storedSlices!)
+    let (columns, rows) = (geometry.storedSize[0], geometry.storedSize[1])
+    let storedMask = Mask(width: columns, height: rows, depth: stored.count, voxels: geometry.toStored(mask.voxels))
+    let temporary = AtomicFiles.temporary(beside: final)
+    do {
+        try write((0..<stored.count).map { storedMask.slice($0).voxels }, stored.map { URL(fileURLWithPath: $0.file) },
+                  rows, columns, temporary)
+    } catch let error as InputError {
+        throw InputError(file: final.path, reason: error.reason)
+    }
+    try AtomicFiles.moveIntoPlace(temporary, at: final)
 }
 
 /// Whether every output `writePredictedMask` writes for `name` in `formats` (and the
