@@ -31,15 +31,43 @@ public struct CascadeChoice: Codable, Sendable, Equatable {
     /// prompts.safetensors), chosen on validation against the frozen model's box alone;
     /// nil when none were trained.
     public var tunedStage2: Bool?
+    /// What gives the first round's boxes: stage 1's masks (`tokens`; nil in tasks from
+    /// before the atlas) or the training slices registered to each slice (`atlas`:
+    /// Atlas.swift, stored in prompts.safetensors).
+    public var locator: Locator?
+    /// The atlas's best validation Dice with its boxes grown by the margin alone, what decides
+    /// whether it is used (every atlas setting is in `tried`); nil without an atlas.
+    public var atlasDice: Double?
+
+    public enum Locator: String, Codable, Sendable, CaseIterable {
+        /// Stage 1's masks (the 3-D component step, gaps interpolated).
+        case tokens
+        /// The atlas's boxes (Atlas.swift).
+        case atlas
+        /// Stage 1's mask inside the atlas's box, where it marks anything there; else the atlas's box.
+        case tokensInAtlas = "tokens-in-atlas"
+    }
 
     public init(enabled: Bool, margin: Double, rounds: Int, stage1Dice: Double, cascadeDice: Double, tried: [String: Double],
-                tunedStage2: Bool? = nil) {
+                tunedStage2: Bool? = nil, locator: Locator? = nil, atlasDice: Double? = nil) {
         (self.enabled, self.margin, self.rounds) = (enabled, margin, rounds)
         (self.stage1Dice, self.cascadeDice, self.tried, self.tunedStage2) = (stage1Dice, cascadeDice, tried, tunedStage2)
+        (self.locator, self.atlasDice) = (locator, atlasDice)
     }
 
     /// The margins fit tries (fractions of the image side).
     public static let candidateMargins: [Double] = [0, 0.05, 0.10, 0.15, 0.20]
+
+    /// The margins an atlas's boxes are tried with: registration places a box to within
+    /// a few percent of the crop, so its boxes are never used bare.
+    public static let atlasMargins: [Double] = [0.025, 0.05, 0.075]
+
+    /// How far below the tokens' validation Dice the atlas may score and still be chosen:
+    /// validation on the training scan flatters the tokens, which follow how the structure
+    /// looked there, while the atlas follows anatomy (docs/tuning.md, "Atlas").
+    public static let atlasTolerance = 0.05
+
+    static func prefersAtlas(atlas: Double, tokens: Double) -> Bool { atlas >= tokens - atlasTolerance }
 
     /// Whether a cascade scoring `cascade` on validation is worth using over stage 1's
     /// `stage1`: only when it wins by more than a tie (`TrainingLoop.validationTolerance`),
@@ -96,6 +124,24 @@ public func cascadeBoxes(_ coarse: [Mask], isVolume: Bool, margin: Double) -> [B
     }
 }
 
+/// For each slice: the box of stage 1's mask inside the atlas's box (`located`), grown
+/// by `margin` of the longest side, where stage 1 marks anything there; else the atlas's
+/// box. The atlas says where to look, the tokens what the structure looks like.
+public func tokensInAtlasBoxes(_ coarse: [Mask], located: [BoxPrompt?], margin: Double) -> [BoxPrompt?] {
+    zip(coarse, located).map { mask, region in
+        guard let region else { return nil }
+        let (w, h) = (mask.width, mask.height)
+        var inside = Mask.empty(width: w, height: h)
+        let (xs, ys) = (max(0, Int(region.x0.rounded(.up)))..<min(w, Int(region.x1) + 1), max(0, Int(region.y0.rounded(.up)))..<min(h, Int(region.y1) + 1))
+        for y in ys {
+            for x in xs where mask.voxels[y * w + x] != 0 { inside.voxels[y * w + x] = 1 }
+        }
+        guard let box = boundingBox(of: inside) else { return region }
+        let grow = Float(margin) * Float(max(w, h))
+        return BoxPrompt(x0: max(0, box.x0 - grow), y0: max(0, box.y0 - grow), x1: min(Float(w - 1), box.x1 + grow), y1: min(Float(h - 1), box.y1 + grow))
+    }
+}
+
 /// The smallest box holding both; nil only when both are.
 func covering(_ a: BoxPrompt?, _ b: BoxPrompt?) -> BoxPrompt? {
     guard let a else { return b }
@@ -120,13 +166,14 @@ public func boxStageMask(_ stage: BoxStage, embedding: Tensor, geometry: Prepare
     return stage(embedding, geometry, box, threshold)
 }
 
-/// Runs the cascade's stage 2 for one case: boxes from `coarse`, then `rounds` box passes.
-public func cascadeMasks(coarse: [Mask], isVolume: Bool, margin: Double, rounds: Int,
+/// Runs the cascade's stage 2 for one case: boxes from `coarse` (or the first round's
+/// `located` boxes: an atlas's), then `rounds` box passes.
+public func cascadeMasks(coarse: [Mask], located: [BoxPrompt?]? = nil, isVolume: Bool, margin: Double, rounds: Int,
                          stage2: BoxStage, embeddings: [Tensor], geometries: [PreparedImage], threshold: Float = 0) -> [Mask] {
     var masks = coarse
     var previous: [BoxPrompt?]?
-    for _ in 0..<max(1, rounds) {
-        var boxes = cascadeBoxes(masks, isVolume: isVolume, margin: margin)
+    for round in 0..<max(1, rounds) {
+        var boxes = round == 0 && located != nil ? located! : cascadeBoxes(masks, isVolume: isVolume, margin: margin)
         // A later round only grows a slice's box: a box stage that draws a little inside
         // its box would otherwise shrink the structure round after round (measured on the
         // one-scan liver: 0.918 on the other patient with two rounds, 0.964 with one).
@@ -162,10 +209,18 @@ public struct CascadeValidation {
 
     /// The cascade on each case; a volume's runs of consecutive slices (a slab and a run
     /// without the structure: SlabHoldout) are separate volumes for its 3-D step.
-    func refined(_ coarse: [String: [Mask]], margin: Double, rounds: Int, stage2: BoxStage) -> [String: [Mask]] {
+    /// With `located` (each case's atlas boxes, in slice order), the first round's boxes
+    /// come from them instead of from `coarse`.
+    /// `relative`: whether the atlas's boxes also grow with their own extent.
+    func refined(_ coarse: [String: [Mask]], margin: Double, rounds: Int, stage2: BoxStage,
+                 located: [String: [SliceAtlas.UnitBox?]]? = nil, relative: Bool = true) -> [String: [Mask]] {
         Dictionary(uniqueKeysWithValues: cases.map { name, examples in
             let masks = consecutiveRuns(examples).flatMap { run in
-                cascadeMasks(coarse: Array(coarse[name]![run]), isVolume: run.count > 1 && examples[0].sliceIndex != nil,
+                cascadeMasks(coarse: Array(coarse[name]![run]),
+                             located: located.map { boxes in
+                                 run.map { SliceAtlas.box(boxes[name]![$0], in: examples[$0].geometry, margin: margin, relative: relative) }
+                             },
+                             isVolume: run.count > 1 && examples[0].sliceIndex != nil,
                              margin: margin, rounds: rounds, stage2: stage2,
                              embeddings: Array(embeddings[name]![run]), geometries: examples[run].map(\.geometry))
             }
@@ -217,27 +272,51 @@ extension PromptTuner {
     /// every candidate margin with one and two rounds, with the frozen model's box stage
     /// and, when given, the tuned `stage2` (Dice summed over each case's slices, mean over
     /// cases). Enabled only when it beats stage 1 by more than a tie. Nil without validation.
-    public func chooseCascade(_ validation: CascadeValidation, stage2 tuned: PromptTuner? = nil) -> CascadeChoice? {
+    public func chooseCascade(_ validation: CascadeValidation, stage2 tuned: PromptTuner? = nil, atlas: SliceAtlas? = nil) -> CascadeChoice? {
         guard !validation.isEmpty else { return nil }
         let coarse = validation.coarseMasks { predictedMask(for: $0) }
         let stage1 = validation.score(coarse, with: self).dice
         var stages: [(tuned: Bool, stage: BoxStage)] = [(false, frozenBoxStage(segmenter))]
         if let tuned { stages.append((true, tuned.boxStage)) }
         var tried: [String: Double] = [:]
-        var best: (margin: Double, rounds: Int, tuned: Bool, dice: Double)?
-        for (isTuned, stage) in stages {
-            for margin in CascadeChoice.candidateMargins {
-                for rounds in 1...2 {
-                    let dice = validation.score(validation.refined(coarse, margin: margin, rounds: rounds, stage2: stage), with: self).dice
-                    let name = String(format: "margin %.2f, %d round%@", margin, rounds, rounds == 1 ? "" : "s")
-                    tried[(isTuned ? "tuned stage 2, " : "") + name] = dice
-                    if best == nil || dice > best!.dice + 1e-9 { best = (margin, rounds, isTuned, dice) }
+        typealias Setting = (margin: Double, rounds: Int, tuned: Bool, dice: Double)
+        func search(_ margins: [Double], prefix: String, located: [String: [SliceAtlas.UnitBox?]]?, relative: Bool = true) -> Setting {
+            var best: Setting?
+            for (isTuned, stage) in stages {
+                for margin in margins {
+                    for rounds in 1...2 {
+                        let masks = validation.refined(coarse, margin: margin, rounds: rounds, stage2: stage, located: located, relative: relative)
+                        let dice = validation.score(masks, with: self).dice
+                        // Whole percents print as before (0.10); 2.5% as 0.025.
+                        let digits = abs((margin * 100).rounded() - margin * 100) < 1e-6 ? 2 : 3
+                        let name = String(format: "margin %.\(digits)f, %d round%@", margin, rounds, rounds == 1 ? "" : "s")
+                        tried[prefix + (isTuned ? "tuned stage 2, " : "") + name] = dice
+                        if best == nil || dice > best!.dice + 1e-9 { best = (margin, rounds, isTuned, dice) }
+                    }
                 }
             }
+            return best!
         }
-        let chosen = best!
-        return CascadeChoice(enabled: CascadeChoice.isWorthUsing(cascade: chosen.dice, stage1: stage1), margin: chosen.margin, rounds: chosen.rounds,
-                             stage1Dice: stage1, cascadeDice: chosen.dice, tried: tried, tunedStage2: tuned == nil ? nil : chosen.tuned)
+        let fromTokens = search(CascadeChoice.candidateMargins, prefix: "", located: nil)
+        // Two questions, two measurements: whether the atlas finds the structure as well as
+        // the tokens (its boxes with the margin alone), and with which setting it predicts
+        // (the boxes also grown with their extent, for what differs between patients and a
+        // slab of the training scan cannot show).
+        let located = atlas.map { atlas in
+            validation.cases.mapValues { examples in
+                atlas.locate(examples.map(\.geometry), at: examples.map { $0.sliceIndex ?? 0 }, sliceSpacing: examples.first?.sliceSpacing).boxes
+            }
+        }
+        let atlasFinds = located.map { search(CascadeChoice.atlasMargins, prefix: "atlas, margin alone, ", located: $0, relative: false) }
+        let fromAtlas = located.map { search(CascadeChoice.atlasMargins, prefix: "atlas, ", located: $0) }
+        var choice = CascadeChoice(enabled: CascadeChoice.isWorthUsing(cascade: fromTokens.dice, stage1: stage1), margin: fromTokens.margin,
+                                   rounds: fromTokens.rounds, stage1Dice: stage1, cascadeDice: fromTokens.dice, tried: tried,
+                                   tunedStage2: tuned == nil ? nil : fromTokens.tuned, locator: .tokens, atlasDice: atlasFinds?.dice)
+        if let fromAtlas, let atlasFinds, CascadeChoice.prefersAtlas(atlas: atlasFinds.dice, tokens: max(stage1, choice.enabled ? fromTokens.dice : stage1)) {
+            (choice.enabled, choice.margin, choice.rounds, choice.cascadeDice) = (true, fromAtlas.margin, fromAtlas.rounds, fromAtlas.dice)
+            (choice.tunedStage2, choice.locator) = (tuned == nil ? nil : fromAtlas.tuned, .atlas)
+        }
+        return choice
     }
 
     /// This tuner as a cascade's stage 2: its tokens beside the box (a tuner trained `withBox`).

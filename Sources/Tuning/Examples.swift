@@ -66,11 +66,13 @@ public func makeExamples(
             let variant = augmentation.apply(to: slice)
             let geometry = prepare(variant.image, with: segmenter)
             let (embedding, encoded) = try cache.embedding(of: geometry, using: segmenter)
-            examples.append(TuningExample(
+            var example = TuningExample(
                 name: augmentation == .identity ? variant.name : "\(variant.name) (\(augmentation.rawValue))",
                 caseName: slice.caseName, embedding: embedding, geometry: geometry,
                 target: paddedTarget(variant.mask, geometry: geometry, size: size), mask: variant.mask,
-                box: boundingBox(of: variant.mask), sliceIndex: slice.isVolumeSlice ? slice.index : nil, augmentation: augmentation))
+                box: boundingBox(of: variant.mask), sliceIndex: slice.isVolumeSlice ? slice.index : nil, augmentation: augmentation)
+            example.sliceSpacing = slice.sliceSpacing
+            examples.append(example)
             progress(examples.count, total, encoded)
         }
     }
@@ -83,9 +85,11 @@ public func makeDeepExamples(_ slices: [LabeledSlice], segmenter: Segmenter) -> 
     let size = lowResolutionSize(segmenter)
     return slices.map { slice in
         let geometry = prepare(slice.image, with: segmenter)
-        return TuningExample(name: slice.name, caseName: slice.caseName, embedding: nil, geometry: geometry,
-                             target: paddedTarget(slice.mask, geometry: geometry, size: size), mask: slice.mask,
-                             box: boundingBox(of: slice.mask), sliceIndex: slice.isVolumeSlice ? slice.index : nil)
+        var example = TuningExample(name: slice.name, caseName: slice.caseName, embedding: nil, geometry: geometry,
+                                    target: paddedTarget(slice.mask, geometry: geometry, size: size), mask: slice.mask,
+                                    box: boundingBox(of: slice.mask), sliceIndex: slice.isVolumeSlice ? slice.index : nil)
+        example.sliceSpacing = slice.sliceSpacing
+        return example
     }
 }
 

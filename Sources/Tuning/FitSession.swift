@@ -242,11 +242,15 @@ public final class FitSession {
                                              progress: progress, shouldStop: shouldStop)
             phases.lap("stage 2")
         }
-        if stop != .interrupted, let cascadeValidation, let cascade = tuner.chooseCascade(cascadeValidation, stage2: stage2) {
+        // The atlas: the training slices themselves, registered to each slice to predict (Atlas.swift).
+        let atlas = settings.mode == .decoder && !settings.withBox && settings.atlas ? SliceAtlas(training) : nil
+        if stop != .interrupted, let cascadeValidation, let cascade = tuner.chooseCascade(cascadeValidation, stage2: stage2, atlas: atlas) {
             manifest.cascade = cascade
             let boxStage = cascade.tunedStage2 == true ? "tuned stage 2" : "frozen model"
-            progress.note(String(format: "cascade (stage-1 tokens → box + margin → %@): validation Dice %.4f with margin %.2f, %d round%@, against %.4f for stage 1 alone: %@",
-                                 boxStage, cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
+            let locator = cascade.locator == .atlas ? "atlas" : "stage-1 tokens"
+            progress.note(String(format: "cascade (%@ → box + margin → %@): validation Dice %.4f with margin %.3f, %d round%@, against %.4f for stage 1 alone%@: %@",
+                                 locator, boxStage, cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
+                                 cascade.atlasDice.map { String(format: " and %.4f for the atlas's boxes with the margin alone", $0) } ?? "",
                                  cascade.enabled ? "predictions use it" : "not used"))
             if let slab {
                 // Stage 1 is at its best on its own training volume, so the slab undervalues a margin.
@@ -257,6 +261,7 @@ public final class FitSession {
         if manifest.cascade != nil { phases.lap("cascade choice") }
         var prompts = TaskStore.namedPrompts(tuner.arena, values: loop.bestValues)
         if let stage2, manifest.cascade?.tunedStage2 == true { prompts[TaskPredictor.stage2TokensKey] = stage2.arena.value("tokens").copy() }
+        if let atlas { prompts.merge(atlas.tensors) { a, _ in a } }
         try store.save(manifest, prompts: prompts)
         progress.note("\(stop == .interrupted ? "interrupted" : reason.rawValue): task '\(request.task)' saved in \(store.folder(request.task).path) (\(phases.summary))")
 

@@ -52,6 +52,12 @@ public protocol PredictObserver: AnyObject {
     func caseDone(_ name: String, slices: Int, seconds: Double, index: Int, of count: Int)
     /// One line naming the file and the reason; the batch goes on.
     func caseFailed(_ name: String, error: String)
+    /// Something about a case's masks a user should know (they were written).
+    func caseNote(_ name: String, _ line: String)
+}
+
+extension PredictObserver {
+    public func caseNote(_ name: String, _ line: String) {}
 }
 
 /// What one batch did: with shards, one per shard (`predict --json`).
@@ -126,7 +132,7 @@ public final class PredictSession {
             }
             let caseStarted = Date()
             do {
-                let slices = try predict(input)
+                let slices = try predict(input, observer: observer)
                 summary.done.append(input.name)
                 observer?.caseDone(input.name, slices: slices, seconds: Date().timeIntervalSince(caseStarted), index: k + 1, of: taken.count)
             } catch {
@@ -146,7 +152,7 @@ public final class PredictSession {
     }
 
     /// Predicts and writes one case; returns its slice count.
-    private func predict(_ input: ScanInput) throws -> Int {
+    private func predict(_ input: ScanInput, observer: PredictObserver?) throws -> Int {
         let volume = try readVolume(at: input.url)
         let box = prompts.boxTable[input.name] ?? prompts.box
         let sliceBoxes = prompts.boxesPerSlice(case: input.name, volume: volume)
@@ -157,6 +163,10 @@ public final class PredictSession {
         for (predicted, folder) in zip(outputs, folders) {
             try writePredictedMask(predicted.mask, of: volume, name: input.name, formats: output.formats,
                                    overlays: output.overlays ? predicted.shown : nil, label: predicted.name, to: folder)
+            if predicted.slicesBeyondAtlas > 0 {
+                observer?.caseNote(input.name, "task '\(predicted.name)': \(predicted.slicesBeyondAtlas) of \(volume.slices.count) slices lie beyond "
+                                   + "the span of the training scan its atlas matched, and are left empty (docs/tuning.md, \"Atlas\")")
+            }
         }
         return volume.slices.count
     }

@@ -28,6 +28,8 @@ public final class Predictor {
         public var cascadeRounds: Int?
         /// Crop-and-zoom for given boxes (Zoom.swift); derived cascade boxes never zoom.
         public var zoom: ZoomMode = .off
+        /// Where the cascade's first boxes come from; nil: each task's choice.
+        public var locator: CascadeChoice.Locator?
         public init() {}
     }
 
@@ -46,6 +48,9 @@ public final class Predictor {
         public var name: String
         public var mask: Mask
         public var shown: [Image]
+        /// Slices left empty because they lie beyond the span of the training scan the
+        /// atlas matched (SliceAtlas.locate).
+        public var slicesBeyondAtlas = 0
     }
 
     public let segmenter: Segmenter
@@ -86,6 +91,7 @@ public final class Predictor {
         if boxesGiven, let conflict = Self.boxConflict(tasks, cascade: options.cascade) {
             throw InputError(file: volume.source, reason: conflict)
         }
+        if let conflict = Self.locatorConflict(tasks, options: options) { throw InputError(file: volume.source, reason: conflict) }
         if tasks.isEmpty && box == nil && points.isEmpty && sliceBoxes == nil {
             throw InputError(file: volume.source, reason: "no prompt: give a box or points, or a task")
         }
@@ -103,6 +109,7 @@ public final class Predictor {
         }
         var slices: [[Mask]] = Array(repeating: [], count: max(tasks.count, 1))
         var shownByTask: [Int: [Image]] = [:]
+        var slicesBeyondAtlas: [Int: Int] = [:]
         let cascades = tasks.map(cascadeSettings)
         for (v, view) in views.enumerated() where views.firstIndex(of: view) == v {
             let shown = windowed(images, view.window)
@@ -158,7 +165,15 @@ public final class Predictor {
             }
             for t in sharing where !tasks.isEmpty && !boxesGiven {
                 guard let cascade = cascades[t] else { continue }
-                slices[t] = cascadeMasks(coarse: slices[t], isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds,
+                var located: [BoxPrompt?]?
+                let locator = locator(tasks[t])
+                if locator != .tokens {
+                    let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: volume.spacing.flatMap { $0.count > 2 ? $0[2] : nil },
+                                                      margin: cascade.margin)
+                    located = locator == .atlas ? found.boxes : tokensInAtlasBoxes(slices[t], located: found.boxes, margin: cascade.margin)
+                    slicesBeyondAtlas[t] = found.beyondSpan
+                }
+                slices[t] = cascadeMasks(coarse: slices[t], located: located, isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds,
                                          stage2: tasks[t].boxStage(segmenter), embeddings: embeddings, geometries: geometries, threshold: logit)
             }
             // Back from the body's crop onto the stored slices.
@@ -172,7 +187,8 @@ public final class Predictor {
             var mask = Mask(stacking: masks)
             if options.largestComponent { mask = largestConnectedComponent(of: mask) }
             mask.spacing = volume.spacing
-            return Output(name: tasks.isEmpty ? "segtune" : tasks[t].manifest.name, mask: mask, shown: shownByTask[t]!)
+            return Output(name: tasks.isEmpty ? "segtune" : tasks[t].manifest.name, mask: mask, shown: shownByTask[t]!,
+                          slicesBeyondAtlas: slicesBeyondAtlas[t] ?? 0)
         }
     }
 
@@ -187,6 +203,25 @@ public final class Predictor {
     public static func boxConflict(_ tasks: [TaskPredictor], cascade: CascadeMode) -> String? {
         guard cascade == .off, let task = tasks.first(where: { !$0.needsBox }) else { return nil }
         return "task '\(task.manifest.name)': given boxes go to its box stage, and --cascade off asks for stage 1 alone, which takes none"
+    }
+
+    /// Why `options.locator` cannot apply to `tasks`, or nil: the atlas for a task that kept
+    /// none, or any locator with the cascade off (stage 1 alone locates nothing).
+    public static func locatorConflict(_ tasks: [TaskPredictor], options: Options) -> String? {
+        guard let locator = options.locator else { return nil }
+        if options.cascade == .off || tasks.isEmpty {
+            return "--locator \(locator.rawValue) chooses the cascade's first boxes; " + (tasks.isEmpty ? "zero-shot prediction has no cascade" : "--cascade off runs none")
+        }
+        if locator != .tokens, let task = tasks.first(where: { $0.atlas == nil }) {
+            return "task '\(task.manifest.name)' keeps no atlas (fit with --no-atlas, in deep mode, with --with-box, or before the atlas): --locator atlas cannot apply"
+        }
+        return nil
+    }
+
+    /// What gives a task's first cascade boxes: the option, else the task's choice.
+    private func locator(_ task: TaskPredictor) -> CascadeChoice.Locator {
+        guard task.atlas != nil else { return .tokens }
+        return options.locator ?? task.manifest.cascade?.locator ?? .tokens
     }
 
     /// `stage` on a crop of `image` around `box` (both in `image`'s pixels), resized to the

@@ -29,6 +29,9 @@ public struct FitSettings: Sendable, Equatable {
     /// default: at 0.1 the one-scan organ mean on another patient did not move (0.529 →
     /// 0.527; aorta and adrenal up, spleen and IVC down; docs/tuning.md, "Position").
     public var positionJitter = 0.0
+    /// Decoder mode without a box: keep an atlas of the training slices in the task and
+    /// let validation choose it as the cascade's locator (Atlas.swift).
+    public var atlas = true
 
     public init() {}
 
@@ -58,6 +61,8 @@ public struct TuningExample: @unchecked Sendable {
     public var sliceIndex: Int?
     /// The variant of the stored image this example is (`.identity`: the image itself).
     public var augmentation: Augmentation
+    /// Millimetres between the volume's slices, when known (the atlas's positions).
+    public var sliceSpacing: Double?
 
     public init(name: String, caseName: String, embedding: Tensor?, geometry: PreparedImage, target: Tensor, mask: Mask, box: BoxPrompt?,
                 sliceIndex: Int? = nil, augmentation: Augmentation = .identity) {

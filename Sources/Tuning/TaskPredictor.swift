@@ -10,6 +10,8 @@ public struct TaskPredictor {
     let tuner: PromptTuner
     /// The cascade's tuned stage 2 (tokens beside the box), when validation chose it.
     let stage2: PromptTuner?
+    /// The training slices' atlas (Atlas.swift), in tasks that stored one.
+    public let atlas: SliceAtlas?
 
     /// Loads task `name` from `store` for `model`; a task trained on another checkpoint
     /// is refused.
@@ -38,6 +40,9 @@ public struct TaskPredictor {
                                     reason: "'\(entry.name)' of shape \(entry.shape) is missing or mis-shaped")
             }
             tuner.arena.value(entry.name).assign(from: tensor)
+        }
+        do { self.atlas = try SliceAtlas.stored(in: prompts) } catch {
+            throw InputError(file: store.folder(name).appendingPathComponent("prompts.safetensors").path, reason: error.description)
         }
         self.manifest = manifest
         self.tuner = tuner

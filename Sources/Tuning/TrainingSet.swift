@@ -13,6 +13,8 @@ public struct LabeledSlice: Sendable {
     /// The part of the stored slice that `image` and `mask` show (all of it unless the
     /// task crops to the body: FieldOfView).
     public var region: PixelRegion? = nil
+    /// Millimetres between the volume's slices, when known (the atlas's positions).
+    public var sliceSpacing: Double? = nil
 
     /// The case, and the slice for volumes: `liver-03#41`.
     public var name: String { isVolumeSlice ? "\(caseName)#\(index)" : caseName }
@@ -43,7 +45,8 @@ public func loadLabeledSlices(_ dataset: Dataset, window: Window, labels: LabelS
             let region = bodyRegion(ofVolume: images, fieldOfView: fieldOfView)
             for (index, (image, mask)) in zip(images, loaded.masks).enumerated() {
                 slices.append(LabeledSlice(caseName: item.name, index: index, image: image.cropped(to: region),
-                                           mask: mask.cropped(to: region), isVolumeSlice: images.count > 1, region: region))
+                                           mask: mask.cropped(to: region), isVolumeSlice: images.count > 1, region: region,
+                                           sliceSpacing: images.count > 1 ? loaded.spacing.flatMap { $0.count > 2 ? $0[2] : nil } : nil))
             }
         } catch let error as InputError {
             failures.append(error)

@@ -90,6 +90,9 @@ struct Fit: ParsableCommand {
     @Flag(help: "Skip training the cascade's stage-2 tokens (the cascade then uses the frozen model with the box).")
     var noStage2 = false
 
+    @Flag(help: "Keep no atlas: the cascade's boxes then always come from stage 1's masks. By default the task keeps a 64×64 thumbnail of each training slice (windowed, cropped) and its structure's box, and validation may choose to box each slice from the training slices registered to it (docs/tuning.md, \"Atlas\").")
+    var noAtlas = false
+
     @Option(help: "Fraction of cases held out for validation; with one volume, that fraction of its slices as one contiguous slab (2 guard slices each side).")
     var valFraction: Double = FitSettings().validationFraction
 
@@ -169,6 +172,7 @@ struct Fit: ParsableCommand {
         s.seed = seed
         s.augmentations = noAugment ? [] : (try? parseAugmentations(augment)) ?? AugmentationGroup.defaults
         s.stage2 = !noStage2
+        s.atlas = !noAtlas
         s.validationFraction = val == nil ? valFraction : 0
         s.patience = patience
         s.positionJitter = positionJitter

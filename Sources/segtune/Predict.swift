@@ -89,6 +89,10 @@ struct Predict: ParsableCommand {
     @Option(help: "Replace the task's cascade rounds: 1, or 2 (a second box from the first pass's mask).")
     var cascadeRounds: Int?
 
+    @Option(help: ArgumentHelp("Where the cascade's first boxes come from: tokens (stage 1's masks), atlas (the task's training slices registered to each slice) or tokens-in-atlas (stage 1's mask inside the atlas's box); default: the task's choice.",
+                               discussion: "atlas and tokens-in-atlas need a task fitted with an atlas (fit keeps one unless --no-atlas; decoder mode without --with-box). In a volume, slices beyond the span of the training scan the atlas matched are left empty, and predict says how many. See docs/tuning.md, \"Atlas\"."))
+    var locator: CascadeChoice.Locator?
+
     @Option(help: "Outputs, comma-separated: png, nifti, nrrd, seg.nrrd (volumes), dicom-seg, rtstruct (DICOM series).")
     var format: String = "png"
 
@@ -128,6 +132,9 @@ struct Predict: ParsableCommand {
         if zoom != nil && box == nil && boxes == nil { throw ValidationError("--zoom sets how given boxes are drawn: give --box or --boxes") }
         if let m = cascadeMargin, !(0...50).contains(m) { throw ValidationError("--cascade-margin is a percent of the image side, 0 to 50") }
         if let r = cascadeRounds, !(1...2).contains(r) { throw ValidationError("--cascade-rounds must be 1 or 2") }
+        if locator != nil && (tasks.isEmpty || cascade == .off) {
+            throw ValidationError("--locator sets where a task's cascade boxes come from: give --task, and not --cascade off")
+        }
         if (cascadeMargin != nil || cascadeRounds != nil) && (tasks.isEmpty || cascade == .off) {
             throw ValidationError("--cascade-margin and --cascade-rounds set a task's cascade: give --task, and not --cascade off")
         }
@@ -142,7 +149,9 @@ struct Predict: ParsableCommand {
             catch let error as InputError { throw runtimeFailure(error.description) }
         }
         for task in taskPredictors where task.neverSawAbsence {
+            let atlas = task.atlas != nil && cascade != .off && (locator ?? task.manifest.cascade?.locator ?? .tokens) != .tokens
             printWarning("task '\(task.manifest.name)' was trained on slices that all hold the structure: "
+                         + (atlas ? "its atlas leaves slices beyond the training scan's span empty, but within that span, " : "")
                          + "on slices without it, its masks are false positives (docs/tuning.md, \"Slices without the structure\")")
         }
         var options = Predictor.Options()
@@ -152,6 +161,7 @@ struct Predict: ParsableCommand {
         options.cascade = cascade
         options.cascadeMargin = cascadeMargin.map { $0 / 100 }
         options.cascadeRounds = cascadeRounds
+        options.locator = locator
         if let zoom { options.zoom = zoom }
         let cache = try cacheDir.map { try EmbeddingCache(directory: URL(fileURLWithPath: $0), model: model) }
         let predictor = Predictor(segmenter: model.segmenter, tasks: taskPredictors, options: options, embeddingCache: cache)
@@ -194,6 +204,8 @@ final class BatchProgress: PredictObserver {
 
     func caseFailed(_ name: String, error: String) { printError(error) }
 
+    func caseNote(_ name: String, _ line: String) { if !quiet { printWarning("\(name): \(line)") } }
+
     private func shows(_ count: Int) -> Bool { !quiet && (count > 1 || reportsCases) }
 }
 
@@ -204,3 +216,4 @@ func parseFormats(_ text: String) throws -> Set<MaskFormat> {
 
 extension Predictor.CascadeMode: ExpressibleByArgument {}
 extension ZoomMode: ExpressibleByArgument {}
+extension CascadeChoice.Locator: ExpressibleByArgument {}

@@ -81,30 +81,35 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("\(name).png").path))
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("\(name).overlay.png").path))
         }
-        let score = try SegtuneBinary.run(["score", "--json", out.path, references.path])
-        #expect(score.status == 0, "\(score.stderr)")
-        let report = try Self.json(Substring(score.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let meanDice = try #require(((report["summary"] as? [String: Any])?["dice"] as? [String: Any])?["mean"] as? Double)
+        func scoredDice(_ predicted: URL) throws -> Double {
+            let score = try SegtuneBinary.run(["score", "--json", predicted.path, references.path])
+            #expect(score.status == 0, "\(score.stderr)")
+            let report = try Self.json(Substring(score.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+            return try #require(((report["summary"] as? [String: Any])?["dice"] as? [String: Any])?["mean"] as? Double)
+        }
+        let meanDice = try scoredDice(out)
         // score's mean Dice over the same cases is the validation Dice fit reported for what
         // predictions use: the cascade (with its box stage, frozen or tuned) when chosen, else stage 1.
         let cascade = try #require(summary["cascade"] as? [String: Any])
         let delivered = try #require(cascade["enabled"] as? Bool == true ? cascade["cascadeDice"] as? Double : best)
         #expect(abs(meanDice - delivered) < 1e-6, "score \(meanDice) vs fit \(delivered) (cascade \(cascade))")
 
-        // --cascade-margin/--cascade-rounds replace the task's setting: scored, the masks give
-        // the Dice validation recorded for that setting (with the task's box stage).
+        // --cascade-margin/--cascade-rounds (and --locator) replace the task's setting: scored,
+        // the masks give the Dice validation recorded for that setting (with the task's box
+        // stage), for boxes from stage 1's masks and from the atlas (Atlas.swift).
         let tried = try #require(cascade["tried"] as? [String: Double])
-        let setting = (cascade["tunedStage2"] as? Bool == true ? "tuned stage 2, " : "") + "margin 0.15, 2 rounds"
-        let expected = try #require(tried[setting], "\(tried.keys)")
-        let overridden = dir.appendingPathComponent("out-margin15")
-        let rerun = try SegtuneBinary.run(["predict", "--task", "wm", "--tasks-dir", dir.appendingPathComponent("tasks").path,
-                                           "--cascade", "on", "--cascade-margin", "15", "--cascade-rounds", "2", "--quiet",
-                                           images.path, "-o", overridden.path])
-        #expect(rerun.status == 0, "\(rerun.stderr)")
-        let rescore = try SegtuneBinary.run(["score", "--json", overridden.path, references.path])
-        let rereport = try Self.json(Substring(rescore.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let overriddenDice = try #require(((rereport["summary"] as? [String: Any])?["dice"] as? [String: Any])?["mean"] as? Double)
-        #expect(abs(overriddenDice - expected) < 1e-6, "score \(overriddenDice) vs validation \(expected) for \(setting)")
+        let tuned = cascade["tunedStage2"] as? Bool == true ? "tuned stage 2, " : ""
+        for (locator, percent, rounds, setting) in [("tokens", "15", "2", tuned + "margin 0.15, 2 rounds"),
+                                                    ("atlas", "5", "1", "atlas, " + tuned + "margin 0.05, 1 round")] {
+            let expected = try #require(tried[setting], "\(tried.keys)")
+            let overridden = dir.appendingPathComponent("out-\(locator)-\(percent)")
+            let rerun = try SegtuneBinary.run(["predict", "--task", "wm", "--tasks-dir", dir.appendingPathComponent("tasks").path,
+                                               "--cascade", "on", "--cascade-margin", percent, "--cascade-rounds", rounds, "--locator", locator,
+                                               "--quiet", images.path, "-o", overridden.path])
+            #expect(rerun.status == 0, "\(rerun.stderr)")
+            let overriddenDice = try scoredDice(overridden)
+            #expect(abs(overriddenDice - expected) < 1e-6, "score \(overriddenDice) vs validation \(expected) for \(setting)")
+        }
 
         // A box given with a task is never ignored, whatever the task chose: it goes to the
         // task's box stage (with a frozen one, the masks are zero-shot's with that box).
@@ -208,6 +213,7 @@ import Testing
             (["predict", "--task", "a", "--cascade-margin", "80", "scans", "-o", "out"], "--cascade-margin"),
             (["predict", "--task", "a", "--cascade-rounds", "3", "scans", "-o", "out"], "--cascade-rounds"),
             (["predict", "--box", "0,0,9,9", "--cascade-margin", "10", "scans", "-o", "out"], "give --task"),
+            (["predict", "--task", "a", "--locator", "atlas", "--cascade", "off", "scans", "-o", "out"], "--locator"),
         ] {
             let run = try SegtuneBinary.run(arguments)
             #expect(run.status != 0)

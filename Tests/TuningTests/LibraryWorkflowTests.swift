@@ -107,9 +107,13 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         #expect(recorder.lines.contains { $0.hasPrefix("stage 2: stage 1's boxes on 3 training slices") })
         let cascade = try #require(result.manifest.cascade)
         let tuned = try #require(cascade.tunedStage2)
-        #expect(cascade.tried.keys.contains("tuned stage 2, margin 0.10, 1 round") && cascade.tried.count == 20)
+        // Boxes from stage 1: 5 margins × 2 rounds × 2 box stages; from the atlas, judged
+        // with the margin alone and as predict grows them: 3 × 2 × 2 each (Atlas.swift).
+        #expect(cascade.tried.keys.contains("tuned stage 2, margin 0.10, 1 round") && cascade.tried.count == 20 + 2 * 12)
+        #expect(cascade.tried.keys.contains("atlas, margin alone, margin 0.025, 2 rounds") && cascade.atlasDice != nil)
         let stored = try TaskStore(root: request.tasksDirectory).loadPrompts("wm")
         #expect((stored[TaskPredictor.stage2TokensKey] != nil) == tuned)
+        #expect(try SliceAtlas.stored(in: stored)?.thumbnails.count == 3)
         #expect(recorder.lines.contains { $0.hasPrefix("embedded 4 images (4 encoded") })
 
         // A second session over the same task refuses to overwrite it.
