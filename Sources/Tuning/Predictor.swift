@@ -206,14 +206,21 @@ public final class Predictor {
     }
 
     /// Why `options.locator` cannot apply to `tasks`, or nil: the atlas for a task that kept
-    /// none, or any locator with the cascade off (stage 1 alone locates nothing).
+    /// none, or any locator where no cascade runs (off, a task that chose stage 1 alone, a
+    /// task whose prompt is a given box): an option is never ignored silently.
     public static func locatorConflict(_ tasks: [TaskPredictor], options: Options) -> String? {
         guard let locator = options.locator else { return nil }
         if options.cascade == .off || tasks.isEmpty {
             return "--locator \(locator.rawValue) chooses the cascade's first boxes; " + (tasks.isEmpty ? "zero-shot prediction has no cascade" : "--cascade off runs none")
         }
         if locator != .tokens, let task = tasks.first(where: { $0.atlas == nil }) {
-            return "task '\(task.manifest.name)' keeps no atlas (fit with --no-atlas, in deep mode, with --with-box, or before the atlas): --locator atlas cannot apply"
+            return "task '\(task.manifest.name)' keeps no atlas (fit with --no-atlas, in deep mode, with --with-box, or before the atlas): --locator \(locator.rawValue) cannot apply"
+        }
+        if options.cascade == .auto, let task = tasks.first(where: { !$0.needsBox && $0.manifest.cascade?.enabled != true }) {
+            return "task '\(task.manifest.name)' chose stage 1 alone, where --locator has nothing to place: add --cascade on"
+        }
+        if let task = tasks.first(where: \.needsBox) {
+            return "task '\(task.manifest.name)' was trained with a box, which is its prompt: --locator has nothing to place"
         }
         return nil
     }
