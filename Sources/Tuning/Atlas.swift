@@ -211,7 +211,7 @@ public struct SliceAtlas: Sendable, Equatable {
         let share: Float = relative ? relativeMargin : 0
         let growX = max(floor, min(ceiling, share * (x1 - x0 + 1)))
         let growY = max(floor, min(ceiling, share * (y1 - y0 + 1)))
-        let box = BoxPrompt(x0: max(0, x0 - growX), y0: max(0, y0 - growY), x1: min(w - 1, x1 + growX), y1: min(h - 1, y1 + growY))
+        let box = BoxPrompt(x0: x0, y0: y0, x1: x1, y1: y1).grown(x: growX, y: growY, width: slice.originalWidth, height: slice.originalHeight)
         return box.x1 > box.x0 && box.y1 > box.y0 ? box : nil
     }
 }

@@ -34,47 +34,44 @@ extension SliceAtlas {
         let n = Self.side
         var best = Match(slice: slice, correlation: -2, transform: Transform())
         var rows = [Float](repeating: 0, count: n * n), warped = [Float](repeating: 0, count: n * n)
-        for scaleY in Self.scales {
-            for shiftY in Self.shifts {
-                let rowTaps = taps(scale: scaleY, shift: shiftY)
+        for (scaleY, shiftY, rowTaps) in Self.axisTaps {
+            for r in 0..<n {
+                let (i, f) = rowTaps[r]
+                for c in 0..<n {
+                    let a = i >= 0 && i < n ? atlas[i * n + c] : 0, b = i + 1 >= 0 && i + 1 < n ? atlas[(i + 1) * n + c] : 0
+                    rows[r * n + c] = a + f * (b - a)
+                }
+            }
+            for (scaleX, shiftX, colTaps) in Self.axisTaps {
                 for r in 0..<n {
-                    let (i, f) = rowTaps[r]
                     for c in 0..<n {
-                        let a = i >= 0 && i < n ? atlas[i * n + c] : 0, b = i + 1 >= 0 && i + 1 < n ? atlas[(i + 1) * n + c] : 0
-                        rows[r * n + c] = a + f * (b - a)
+                        let (i, f) = colTaps[c]
+                        let a = i >= 0 && i < n ? rows[r * n + i] : 0, b = i + 1 >= 0 && i + 1 < n ? rows[r * n + i + 1] : 0
+                        warped[r * n + c] = a + f * (b - a)
                     }
                 }
-                for scaleX in Self.scales {
-                    for shiftX in Self.shifts {
-                        let colTaps = taps(scale: scaleX, shift: shiftX)
-                        for r in 0..<n {
-                            for c in 0..<n {
-                                let (i, f) = colTaps[c]
-                                let a = i >= 0 && i < n ? rows[r * n + i] : 0, b = i + 1 >= 0 && i + 1 < n ? rows[r * n + i + 1] : 0
-                                warped[r * n + c] = a + f * (b - a)
-                            }
-                        }
-                        let score = correlation(target, warped)
-                        if score > best.correlation {
-                            best = Match(slice: slice, correlation: score,
-                                         transform: Transform(scaleX: scaleX, scaleY: scaleY, shiftX: shiftX, shiftY: shiftY))
-                        }
-                    }
+                let score = correlation(target, warped)
+                if score > best.correlation {
+                    best = Match(slice: slice, correlation: score,
+                                 transform: Transform(scaleX: scaleX, scaleY: scaleY, shiftX: shiftX, shiftY: shiftY))
                 }
             }
         }
         return best
     }
 
-    /// For each target pixel along one axis: the atlas pixel left of its sample and the
-    /// fraction towards the next (bilinear; outside the atlas reads 0).
-    private func taps(scale: Float, shift: Float) -> [(Int, Float)] {
-        let n = Float(Self.side)
-        return (0..<Self.side).map { k in
-            let u = (Float(k) + 0.5) / n
-            let a = ((u - 0.5) * scale + 0.5 + shift) * n - 0.5
-            let i = a.rounded(.down)
-            return (Int(i), a - i)
+    /// Every (scale, shift) of the grid with, for each target pixel along one axis, the
+    /// atlas pixel left of its sample and the fraction towards the next (bilinear; outside
+    /// the atlas reads 0). The same for rows and columns, so computed once.
+    static let axisTaps: [(scale: Float, shift: Float, taps: [(Int, Float)])] = scales.flatMap { scale in
+        shifts.map { shift in
+            let n = Float(side)
+            return (scale, shift, (0..<side).map { k in
+                let u = (Float(k) + 0.5) / n
+                let a = ((u - 0.5) * scale + 0.5 + shift) * n - 0.5
+                let i = a.rounded(.down)
+                return (Int(i), a - i)
+            })
         }
     }
 }

@@ -116,11 +116,14 @@ public func cascadeBoxes(_ coarse: [Mask], isVolume: Bool, margin: Double) -> [B
         }
     }
     let grow = Float(margin) * Float(max(w, h))
-    return tight.map { box in
-        box.map {
-            BoxPrompt(x0: max(0, $0.x0 - grow), y0: max(0, $0.y0 - grow),
-                      x1: min(Float(w - 1), $0.x1 + grow), y1: min(Float(h - 1), $0.y1 + grow))
-        }
+    return tight.map { $0?.grown(x: grow, y: grow, width: w, height: h) }
+}
+
+extension BoxPrompt {
+    /// This box with `x` pixels more on its left and right and `y` on its top and bottom,
+    /// inside a `width`×`height` image.
+    func grown(x: Float, y: Float, width: Int, height: Int) -> BoxPrompt {
+        BoxPrompt(x0: max(0, x0 - x), y0: max(0, y0 - y), x1: min(Float(width - 1), x1 + x), y1: min(Float(height - 1), y1 + y))
     }
 }
 
@@ -138,7 +141,7 @@ public func tokensInAtlasBoxes(_ coarse: [Mask], located: [BoxPrompt?], margin: 
         }
         guard let box = boundingBox(of: inside) else { return region }
         let grow = Float(margin) * Float(max(w, h))
-        return BoxPrompt(x0: max(0, box.x0 - grow), y0: max(0, box.y0 - grow), x1: min(Float(w - 1), box.x1 + grow), y1: min(Float(h - 1), box.y1 + grow))
+        return box.grown(x: grow, y: grow, width: w, height: h)
     }
 }
 

@@ -166,7 +166,7 @@ public final class Predictor {
             for t in sharing where !tasks.isEmpty && !boxesGiven {
                 guard let cascade = cascades[t] else { continue }
                 var located: [BoxPrompt?]?
-                let locator = locator(tasks[t])
+                let locator = Self.locator(of: tasks[t], options: options)
                 if locator != .tokens {
                     let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: volume.spacing.flatMap { $0.count > 2 ? $0[2] : nil },
                                                       margin: cascade.margin)
@@ -226,7 +226,7 @@ public final class Predictor {
     }
 
     /// What gives a task's first cascade boxes: the option, else the task's choice.
-    private func locator(_ task: TaskPredictor) -> CascadeChoice.Locator {
+    public static func locator(of task: TaskPredictor, options: Options) -> CascadeChoice.Locator {
         guard task.atlas != nil else { return .tokens }
         return options.locator ?? task.manifest.cascade?.locator ?? .tokens
     }

@@ -148,12 +148,6 @@ struct Predict: ParsableCommand {
             do { return try TaskPredictor(name, store: store, model: model) }
             catch let error as InputError { throw runtimeFailure(error.description) }
         }
-        for task in taskPredictors where task.neverSawAbsence {
-            let atlas = task.atlas != nil && cascade != .off && (locator ?? task.manifest.cascade?.locator ?? .tokens) != .tokens
-            printWarning("task '\(task.manifest.name)' was trained on slices that all hold the structure: "
-                         + (atlas ? "its atlas leaves slices beyond the training scan's span empty, but within that span, " : "")
-                         + "on slices without it, its masks are false positives (docs/tuning.md, \"Slices without the structure\")")
-        }
         var options = Predictor.Options()
         options.window = try window.map(parseWindow)
         options.threshold = threshold
@@ -162,6 +156,12 @@ struct Predict: ParsableCommand {
         options.cascadeMargin = cascadeMargin.map { $0 / 100 }
         options.cascadeRounds = cascadeRounds
         options.locator = locator
+        for task in taskPredictors where task.neverSawAbsence {
+            let atlas = cascade != .off && Predictor.locator(of: task, options: options) != .tokens
+            printWarning("task '\(task.manifest.name)' was trained on slices that all hold the structure: "
+                         + (atlas ? "its atlas leaves slices beyond the training scan's span empty, but within that span, " : "")
+                         + "on slices without it, its masks are false positives (docs/tuning.md, \"Slices without the structure\")")
+        }
         if let zoom { options.zoom = zoom }
         let cache = try cacheDir.map { try EmbeddingCache(directory: URL(fileURLWithPath: $0), model: model) }
         let predictor = Predictor(segmenter: model.segmenter, tasks: taskPredictors, options: options, embeddingCache: cache)
