@@ -50,22 +50,46 @@ public struct SliceAtlas: Sendable, Equatable {
         precondition(self.positions.count == boxes.count)
     }
 
-    /// The atlas of the training slices as the model sees them (windowed, cropped);
-    /// augmented variants are left out.
+    /// The atlas of the training examples as the model sees them (windowed, cropped);
+    /// augmented variants are left out. What validation judges: it holds none of the
+    /// validation slices.
     public init(_ examples: [TuningExample]) {
         let originals = examples.filter { $0.augmentation == .identity }
-        let step = max(1, Int((Double(originals.count) / Double(Self.maxSlices)).rounded(.up)))
-        let kept = stride(from: 0, to: originals.count, by: step).map { originals[$0] }
-        let scans = Array(Set(kept.map(\.caseName))).sorted()
-        self.init(thumbnails: kept.map { thumbnail($0.geometry) }, boxes: kept.map { example in
-            example.mask.foregroundBounds.map { b in
-                let (w, h) = (Float(example.mask.width), Float(example.mask.height))
+        self.init(count: originals.count, caseNames: originals.map(\.caseName)) { k in
+            (thumbnail(originals[k].geometry), originals[k].mask, originals[k].sliceIndex, originals[k].sliceSpacing)
+        }
+    }
+
+    /// The atlas of every slice of the training cases, prepared as the model sees them
+    /// but not encoded: what a task stores, so that a new patient's slices also find
+    /// the levels fit held out for validation (docs/tuning.md, "Atlas").
+    public init(_ slices: [LabeledSlice], segmenter: Segmenter) {
+        self.init(count: slices.count, caseNames: slices.map(\.caseName)) { k in
+            (thumbnail(prepare(slices[k].image, with: segmenter)), slices[k].mask,
+             slices[k].isVolumeSlice ? slices[k].index : nil, slices[k].sliceSpacing)
+        }
+    }
+
+    /// At most `maxSlices` of `count` slices, evenly spaced; `slice(k)` gives the k-th
+    /// one's thumbnail, mask, index in its volume and slice spacing (made one at a time:
+    /// a prepared image is the model's whole input).
+    private init(count: Int, caseNames: [String], slice: (Int) -> (thumbnail: [Float], mask: Mask, index: Int?, spacing: Double?)) {
+        let step = max(1, Int((Double(count) / Double(Self.maxSlices)).rounded(.up)))
+        let kept = Array(stride(from: 0, to: count, by: step))
+        let scans = Array(Set(kept.map { caseNames[$0] })).sorted()
+        var (thumbnails, boxes, positions) = ([[Float]](), [UnitBox?](), [Position?]())
+        for k in kept {
+            let (image, mask, index, spacing) = slice(k)
+            thumbnails.append(image)
+            boxes.append(mask.foregroundBounds.map { b in
+                let (w, h) = (Float(mask.width), Float(mask.height))
                 return UnitBox(x0: Float(b.x) / w, y0: Float(b.y) / h, x1: Float(b.x + b.width) / w, y1: Float(b.y + b.height) / h)
-            }
-        }, positions: kept.map { example in
-            guard let index = example.sliceIndex, let spacing = example.sliceSpacing else { return nil }
-            return Position(scan: scans.firstIndex(of: example.caseName)!, z: Float(Double(index) * spacing))
-        })
+            })
+            positions.append(index.flatMap { index in
+                spacing.map { Position(scan: scans.firstIndex(of: caseNames[k])!, z: Float(Double(index) * $0)) }
+            })
+        }
+        self.init(thumbnails: thumbnails, boxes: boxes, positions: positions)
     }
 
     // MARK: storage (prompts.safetensors)
@@ -134,65 +158,56 @@ public struct SliceAtlas: Sendable, Equatable {
     }
 
     /// Each slice's box in unit coordinates (the registration: the costly part). For a
-    /// volume (`indices`: each slice's index, `sliceSpacing` in mm) whose best matches lie
-    /// in scans of known positions, slices further than `spanTolerance` of that scan's
-    /// span beyond it get no box: the task never saw what lies there.
+    /// volume (`indices`: each slice's index, `sliceSpacing` in mm) and an atlas of scans
+    /// of known positions, the volume is first placed along each scan (AtlasPlacement.swift);
+    /// a slice's candidates are then the training slices nearest where it lands, and a
+    /// slice landing further than `spanTolerance` of the span beyond every scan gets no
+    /// box: the task never saw what lies there. Otherwise (2-D images, volumes of fewer
+    /// than `placedSlices`) its candidates are the training slices that correlate best
+    /// with it.
     public func locate(_ slices: [PreparedImage], at indices: [Int], sliceSpacing: Double?) -> Located {
-        var best: [Match?] = []
-        var located = Located(boxes: slices.map { slice -> UnitBox? in
-            let found = matches(thumbnail(slice))
-            best.append(found.first)
-            let mapped = found.prefix(Self.voters).compactMap { match in boxes[match.slice].map { match.transform.targetBox(of: $0) } }
-            guard 2 * mapped.count >= Self.voters, !mapped.isEmpty else { return nil }
-            return UnitBox(x0: median(mapped.map(\.x0)), y0: median(mapped.map(\.y0)), x1: median(mapped.map(\.x1)), y1: median(mapped.map(\.y1)))
-        })
-        guard let sliceSpacing, slices.count > 1 else { return located }
-        let inside = withinSpan(best, z: indices.map { Float(Double($0) * sliceSpacing) })
-        for k in located.boxes.indices where !inside[k] {
-            located.boxes[k] = nil
-            located.beyondSpan += 1
+        let targets = slices.map(thumbnail)
+        if let sliceSpacing, slices.count >= Self.placedSlices {
+            let z = indices.map { Float(Double($0) * sliceSpacing) }
+            let placements = placements(of: targets, z: z)
+            if !placements.isEmpty { return locate(targets, z: z, placements: placements) }
+        }
+        return Located(boxes: targets.map { vote(matches($0)) })
+    }
+
+    private func locate(_ targets: [[Float]], z: [Float], placements: [Placement]) -> Located {
+        let members = Dictionary(uniqueKeysWithValues: scans)
+        let perScan = max(Self.voters, Self.candidates / placements.count)
+        var located = Located(boxes: [])
+        for (target, position) in zip(targets, z) {
+            let candidates = placements.flatMap { placement -> [Int] in
+                let slices = members[placement.scan]!, zs = slices.map { positions[$0]!.z }
+                let tolerance = Self.spanTolerance * (zs[zs.count - 1] - zs[0]) + Self.spacing(of: zs)
+                let landing = position + placement.offset
+                guard landing >= zs[0] - tolerance && landing <= zs[zs.count - 1] + tolerance else { return [] }
+                return slices.indices.sorted { (abs(zs[$0] - landing), $0) < (abs(zs[$1] - landing), $1) }.prefix(perScan).map { slices[$0] }
+            }
+            if candidates.isEmpty { located.beyondSpan += 1 }
+            let standardTarget = standardised(target)
+            located.boxes.append(candidates.isEmpty ? nil : vote(candidates.map { bestTransform(of: thumbnails[$0], to: standardTarget, slice: $0) }
+                .sorted { ($0.correlation, -$0.slice) > ($1.correlation, -$1.slice) }))
         }
         return located
     }
 
-    /// How far beyond a training scan's span a slice may lie, as a fraction of the span.
+    /// The box of the best `voters` matches (each side's median of their mapped boxes), or
+    /// none when most of them hold no structure.
+    private func vote(_ found: [Match]) -> UnitBox? {
+        let mapped = found.prefix(Self.voters).compactMap { match in boxes[match.slice].map { match.transform.targetBox(of: $0) } }
+        guard !mapped.isEmpty, 2 * mapped.count >= min(Self.voters, found.count) else { return nil }
+        return UnitBox(x0: median(mapped.map(\.x0)), y0: median(mapped.map(\.y0)), x1: median(mapped.map(\.x1)), y1: median(mapped.map(\.y1)))
+    }
+
+    /// How far beyond a training scan's span a slice may land, as a fraction of the span
+    /// (plus a slice).
     static let spanTolerance: Float = 0.25
-
-    /// Whether each slice (at `z`, mm) lies within the span (± `spanTolerance`) of the
-    /// training scan that most of the volume matches. The volume's offset to that scan
-    /// is where the slices' own offsets to their best matches crowd most (weighted by
-    /// correlation): a whole scan's slices beyond the span all match the span's edge, so
-    /// their offsets spread out, while the slices inside it agree.
-    func withinSpan(_ best: [Match?], z: [Float]) -> [Bool] {
-        var votes: [Int: [(offset: Float, weight: Float)]] = [:]
-        for (k, match) in best.enumerated() {
-            guard let match, let position = positions[match.slice] else { continue }
-            votes[position.scan, default: []].append((position.z - z[k], max(match.correlation, 0)))
-        }
-        var chosen: (scan: Int, offset: Float, weight: Float)?
-        for (scan, offsets) in votes.sorted(by: { $0.key < $1.key }) {
-            let span = self.span(of: scan)
-            let window = 0.1 * (span.upperBound - span.lowerBound) + span.spacing
-            for centre in offsets {
-                let near = offsets.filter { abs($0.offset - centre.offset) <= window / 2 }
-                let weight = near.reduce(0) { $0 + $1.weight }
-                if chosen == nil || weight > chosen!.weight {
-                    chosen = (scan, near.reduce(0) { $0 + $1.offset * $1.weight } / max(weight, .leastNonzeroMagnitude), weight)
-                }
-            }
-        }
-        guard let chosen else { return z.map { _ in true } }
-        let span = self.span(of: chosen.scan)
-        let tolerance = Self.spanTolerance * (span.upperBound - span.lowerBound) + span.spacing
-        return z.map { ($0 + chosen.offset) >= span.lowerBound - tolerance && ($0 + chosen.offset) <= span.upperBound + tolerance }
-    }
-
-    /// A training scan's first and last slice positions, and the spacing between its slices.
-    private func span(of scan: Int) -> (lowerBound: Float, upperBound: Float, spacing: Float) {
-        let zs = positions.compactMap { $0?.scan == scan ? $0!.z : nil }.sorted()
-        let steps = zip(zs.dropFirst(), zs).map { $0 - $1 }.sorted()
-        return (zs.first ?? 0, zs.last ?? 0, steps.isEmpty ? 0 : steps[steps.count / 2])
-    }
+    /// Fewer slices than this say too little about where a volume lies: each is matched alone.
+    static let placedSlices = 4
 
     /// How much a box grows beyond `margin`, as a fraction of its own width and height, up
     /// to `maximumGrowth` of the slice's longest side: a large soft organ (the stomach, the

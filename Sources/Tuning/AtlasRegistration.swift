@@ -34,44 +34,58 @@ extension SliceAtlas {
         let n = Self.side
         var best = Match(slice: slice, correlation: -2, transform: Transform())
         var rows = [Float](repeating: 0, count: n * n), warped = [Float](repeating: 0, count: n * n)
-        for (scaleY, shiftY, rowTaps) in Self.axisTaps {
-            for r in 0..<n {
-                let (i, f) = rowTaps[r]
-                for c in 0..<n {
-                    let a = i >= 0 && i < n ? atlas[i * n + c] : 0, b = i + 1 >= 0 && i + 1 < n ? atlas[(i + 1) * n + c] : 0
-                    rows[r * n + c] = a + f * (b - a)
-                }
-            }
-            for (scaleX, shiftX, colTaps) in Self.axisTaps {
-                for r in 0..<n {
-                    for c in 0..<n {
-                        let (i, f) = colTaps[c]
-                        let a = i >= 0 && i < n ? rows[r * n + i] : 0, b = i + 1 >= 0 && i + 1 < n ? rows[r * n + i + 1] : 0
-                        warped[r * n + c] = a + f * (b - a)
+        // Raw buffers: indexing the grid's arrays element by element cost twice the time.
+        atlas.withUnsafeBufferPointer { atlas in
+            rows.withUnsafeMutableBufferPointer { rows in
+                warped.withUnsafeMutableBufferPointer { warped in
+                    for y in Self.axisTaps {
+                        for r in 0..<n {
+                            let (i, f) = (y.index[r], y.fraction[r])
+                            for c in 0..<n {
+                                let a = i >= 0 && i < n ? atlas[i * n + c] : 0, b = i + 1 >= 0 && i + 1 < n ? atlas[(i + 1) * n + c] : 0
+                                rows[r * n + c] = a + f * (b - a)
+                            }
+                        }
+                        for x in Self.axisTaps {
+                            x.index.withUnsafeBufferPointer { index in
+                                x.fraction.withUnsafeBufferPointer { fraction in
+                                    for r in 0..<n {
+                                        for c in 0..<n {
+                                            let (i, f) = (index[c], fraction[c])
+                                            let a = i >= 0 && i < n ? rows[r * n + i] : 0, b = i + 1 >= 0 && i + 1 < n ? rows[r * n + i + 1] : 0
+                                            warped[r * n + c] = a + f * (b - a)
+                                        }
+                                    }
+                                }
+                            }
+                            let score = target.withUnsafeBufferPointer { correlation($0, UnsafeBufferPointer(warped)) }
+                            if score > best.correlation {
+                                best = Match(slice: slice, correlation: score,
+                                             transform: Transform(scaleX: x.scale, scaleY: y.scale, shiftX: x.shift, shiftY: y.shift))
+                            }
+                        }
                     }
-                }
-                let score = correlation(target, warped)
-                if score > best.correlation {
-                    best = Match(slice: slice, correlation: score,
-                                 transform: Transform(scaleX: scaleX, scaleY: scaleY, shiftX: shiftX, shiftY: shiftY))
                 }
             }
         }
         return best
     }
 
-    /// Every (scale, shift) of the grid with, for each target pixel along one axis, the
-    /// atlas pixel left of its sample and the fraction towards the next (bilinear; outside
-    /// the atlas reads 0). The same for rows and columns, so computed once.
-    static let axisTaps: [(scale: Float, shift: Float, taps: [(Int, Float)])] = scales.flatMap { scale in
+    /// One (scale, shift) of the grid along one axis: for each target pixel, the atlas
+    /// pixel left of its sample and the fraction towards the next (bilinear; outside the
+    /// atlas reads 0).
+    struct AxisTaps {
+        var scale: Float, shift: Float
+        var index: [Int], fraction: [Float]
+    }
+
+    /// The grid's taps, the same for rows and columns, so computed once.
+    static let axisTaps: [AxisTaps] = scales.flatMap { scale in
         shifts.map { shift in
             let n = Float(side)
-            return (scale, shift, (0..<side).map { k in
-                let u = (Float(k) + 0.5) / n
-                let a = ((u - 0.5) * scale + 0.5 + shift) * n - 0.5
-                let i = a.rounded(.down)
-                return (Int(i), a - i)
-            })
+            let samples = (0..<side).map { k in (((Float(k) + 0.5) / n - 0.5) * scale + 0.5 + shift) * n - 0.5 }
+            return AxisTaps(scale: scale, shift: shift, index: samples.map { Int($0.rounded(.down)) },
+                            fraction: samples.map { $0 - $0.rounded(.down) })
         }
     }
 }
@@ -87,6 +101,10 @@ func standardised(_ values: [Float]) -> [Float] {
 /// Normalised cross-correlation of a standardised target with `other` (the target sums
 /// to zero, so `other`'s mean drops out of the numerator).
 func correlation(_ standardTarget: [Float], _ other: [Float]) -> Float {
+    standardTarget.withUnsafeBufferPointer { target in other.withUnsafeBufferPointer { correlation(target, $0) } }
+}
+
+func correlation(_ standardTarget: UnsafeBufferPointer<Float>, _ other: UnsafeBufferPointer<Float>) -> Float {
     var dot: Float = 0, sum: Float = 0, squares: Float = 0
     for i in other.indices {
         dot += standardTarget[i] * other[i]

@@ -128,6 +128,8 @@ public final class FitSession {
         if request.fieldOfView == .body { progress.note("crop: " + cropSummary(loaded.slices + validationSlices)) }
         let trainingSet = Set(trainingCases)
         var trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
+        // The stored atlas holds every slice of the training cases, a validation slab included.
+        let atlasSlices = trainingSlices
         // Too few cases to hold one out: validate on a slab of a volume instead, or say loudly that nothing is validated.
         var slab: SlabHoldout?, validationNote: String?
         if validationSlices.isEmpty && request.validationDataset == nil {
@@ -242,9 +244,12 @@ public final class FitSession {
                                              progress: progress, shouldStop: shouldStop)
             phases.lap("stage 2")
         }
-        // The atlas: the training slices themselves, registered to each slice to predict (Atlas.swift).
-        let atlas = settings.mode == .decoder && !settings.withBox && settings.atlas ? SliceAtlas(training) : nil
-        if stop != .interrupted, let cascadeValidation, let cascade = tuner.chooseCascade(cascadeValidation, stage2: stage2, atlas: atlas) {
+        // The atlas: the training slices themselves, registered to each slice to predict
+        // (Atlas.swift). Validation judges one without its own slices; the task stores one of
+        // every slice of the training cases.
+        let keepsAtlas = settings.mode == .decoder && !settings.withBox && settings.atlas
+        let validationAtlas = keepsAtlas ? SliceAtlas(training) : nil
+        if stop != .interrupted, let cascadeValidation, let cascade = tuner.chooseCascade(cascadeValidation, stage2: stage2, atlas: validationAtlas) {
             manifest.cascade = cascade
             let boxStage = cascade.tunedStage2 == true ? "tuned stage 2" : "frozen model"
             let locator = cascade.locator == .atlas ? "atlas" : "stage-1 tokens"
@@ -261,7 +266,7 @@ public final class FitSession {
         if manifest.cascade != nil { phases.lap("cascade choice") }
         var prompts = TaskStore.namedPrompts(tuner.arena, values: loop.bestValues)
         if let stage2, manifest.cascade?.tunedStage2 == true { prompts[TaskPredictor.stage2TokensKey] = stage2.arena.value("tokens").copy() }
-        if let atlas { prompts.merge(atlas.tensors) { a, _ in a } }
+        if keepsAtlas { prompts.merge(SliceAtlas(atlasSlices, segmenter: segmenter).tensors) { a, _ in a } }
         try store.save(manifest, prompts: prompts)
         progress.note("\(stop == .interrupted ? "interrupted" : reason.rawValue): task '\(request.task)' saved in \(store.folder(request.task).path) (\(phases.summary))")
 

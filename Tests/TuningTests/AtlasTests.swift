@@ -12,6 +12,7 @@ import Testing
     struct Scene {
         var structure = true
         var vertebraY: Float = 0.75
+        var bowelY: Float = 0.42
 
         func value(_ x: Float, _ y: Float) -> Float {
             func inside(_ cx: Float, _ cy: Float, _ rx: Float, _ ry: Float) -> Bool {
@@ -20,7 +21,7 @@ import Testing
             }
             if !inside(0.5, 0.5, 0.45, 0.38) { return 0 }
             if inside(0.5, vertebraY, 0.08, 0.07) { return 1 }
-            if inside(0.32, 0.42, 0.1, 0.08) { return 0.1 }
+            if inside(0.32, bowelY, 0.1, 0.08) { return 0.1 }
             if structure && inside(0.62, 0.45, 0.06, 0.06) { return 0.75 }
             return 0.45
         }
@@ -87,23 +88,38 @@ import Testing
         #expect(atlas.boxes(for: [Self.slice(Scene(), .init(shiftX: 0.025))], sliceSpacing: nil, margin: 0.05).boxes[0] != nil)
     }
 
-    /// A whole scan whose upper slices are the training scan's: its lower slices all match
-    /// the training scan's lowest slice, less well, and lie beyond its span; they get no box,
-    /// the slices within the span (and its tolerance) keep theirs.
-    @Test func slicesBeyondTheTrainingScansSpanGetNoBox() {
-        let blank = [Float](repeating: 0, count: SliceAtlas.side * SliceAtlas.side)
-        let atlas = SliceAtlas(thumbnails: Array(repeating: blank, count: 10), boxes: Array(repeating: nil, count: 10),
-                               positions: (0..<10).map { SliceAtlas.Position(scan: 0, z: Float($0 * 3)) })
-        // Target slices 20…29 are atlas slices 0…9; slices 0…19 match atlas slice 0 at 0.7.
-        let best: [SliceAtlas.Match?] = (0..<30).map { k in
-            SliceAtlas.Match(slice: max(0, k - 20), correlation: k >= 20 ? 0.9 : 0.7, transform: .init())
-        }
-        let inside = atlas.withinSpan(best, z: (0..<30).map { Float($0 * 3) })
-        // Tolerance: 0.25 of the 27 mm span plus a slice, 9.75 mm: down to slice 17.
-        #expect(inside == (0..<30).map { $0 >= 17 })
-        // Without positions (2-D training images) nothing is cut.
-        let flat = SliceAtlas(thumbnails: Array(repeating: blank, count: 10), boxes: Array(repeating: nil, count: 10))
-        #expect(flat.withinSpan(best, z: (0..<30).map { Float($0 * 3) }).allSatisfy { $0 })
+    /// A level of a synthetic scan, z mm along it: the dark "bowel" moves down the body,
+    /// the structure shows from 6 to 18 mm.
+    static func level(_ z: Float) -> Scene { Scene(structure: (6...18).contains(z), bowelY: 0.25 + z / 100) }
+
+    /// A volume is placed along the training scan as a whole: another scan, 2 mm apart,
+    /// whose slice k shows the level 2k + 12 mm of the training scan (3 mm apart, 0–27 mm),
+    /// moved in-plane. Its slices get boxes where they land on the structure, none where
+    /// they land beside it, and none beyond the span (27 mm plus a quarter of it and a
+    /// slice: 36.75 mm, so from slice 13 on).
+    @Test func aVolumeIsPlacedAlongTheTrainingScan() throws {
+        let atlas = SliceAtlas((0..<10).map { i in
+            var example = Self.example(Self.level(Float(3 * i)), i)
+            example.sliceSpacing = 3
+            return example
+        })
+        let targets = (0..<20).map { k in Self.slice(Self.level(Float(2 * k + 12)), .init(shiftX: 0.025)) }
+        let placements = atlas.placements(of: targets.map(thumbnail), z: (0..<20).map { Float(2 * $0) })
+        let placement = try #require(placements.first)
+        #expect(placements.count == 1 && placement.scan == 0 && abs(placement.offset - 12) <= 1.5, "\(placements)")
+        let located = atlas.locate(targets, at: Array(0..<20), sliceSpacing: 2)
+        #expect(located.beyondSpan == 7 && located.boxes[13...].allSatisfy { $0 == nil })
+        #expect(located.boxes[0...3].allSatisfy { $0 != nil } && located.boxes[6...12].allSatisfy { $0 == nil }, "\(located.boxes.map { $0 != nil })")
+        // Without positions (2-D training images) each slice is matched alone, and nothing lies beyond.
+        let flat = SliceAtlas(thumbnails: atlas.thumbnails, boxes: atlas.boxes)
+        #expect(flat.placements(of: targets.map(thumbnail), z: (0..<20).map { Float(2 * $0) }).isEmpty)
+        #expect(flat.locate(targets, at: Array(0..<20), sliceSpacing: 2).beyondSpan == 0)
+    }
+
+    /// The nearest position, ties to the lower one.
+    @Test func nearestPosition() {
+        let zs: [Float] = [0, 3, 6, 12]
+        #expect([-5, 1.4, 1.5, 1.6, 8.9, 9, 40].map { SliceAtlas.nearest($0, in: zs) } == [0, 0, 0, 1, 2, 2, 3])
     }
 
     /// The atlas goes into prompts.safetensors and comes back equal; a mis-shaped one is refused.
