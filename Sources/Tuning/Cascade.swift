@@ -173,6 +173,15 @@ public func boxStageMask(_ stage: BoxStage, embedding: Tensor, geometry: Prepare
 /// `located` boxes: an atlas's), then `rounds` box passes.
 public func cascadeMasks(coarse: [Mask], located: [BoxPrompt?]? = nil, isVolume: Bool, margin: Double, rounds: Int,
                          stage2: BoxStage, embeddings: [Tensor], geometries: [PreparedImage], threshold: Float = 0) -> [Mask] {
+    cascadeMasks(coarse: coarse, located: located, isVolume: isVolume, margin: margin, rounds: rounds, stage2: stage2,
+                 embedding: { embeddings[$0] }, geometries: geometries, threshold: threshold)
+}
+
+/// The same, asking `embedding(z)` for a slice's embedding only where a box is drawn
+/// (a slice without one is never decoded): with the atlas's boxes, slices it leaves
+/// without a box need not be encoded at all.
+public func cascadeMasks(coarse: [Mask], located: [BoxPrompt?]? = nil, isVolume: Bool, margin: Double, rounds: Int,
+                         stage2: BoxStage, embedding: (Int) throws -> Tensor, geometries: [PreparedImage], threshold: Float = 0) rethrows -> [Mask] {
     var masks = coarse
     var previous: [BoxPrompt?]?
     for round in 0..<max(1, rounds) {
@@ -181,7 +190,10 @@ public func cascadeMasks(coarse: [Mask], located: [BoxPrompt?]? = nil, isVolume:
         // its box would otherwise shrink the structure round after round (measured on the
         // one-scan liver: 0.918 on the other patient with two rounds, 0.964 with one).
         if let previous { boxes = zip(boxes, previous).map { covering($0, $1) } }
-        masks = boxes.indices.map { boxStageMask(stage2, embedding: embeddings[$0], geometry: geometries[$0], box: boxes[$0], threshold: threshold) }
+        masks = try boxes.indices.map { z in
+            guard let box = boxes[z] else { return .empty(width: geometries[z].originalWidth, height: geometries[z].originalHeight) }
+            return stage2(try embedding(z), geometries[z], box, threshold)
+        }
         previous = boxes
     }
     return masks

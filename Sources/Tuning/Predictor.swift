@@ -6,8 +6,9 @@ import Tensors
 /// Segments scans with trained tasks, or zero-shot from a box and/or points: what
 /// `segtune predict` runs, callable from any Swift program.
 ///
-/// Each slice is encoded once per window and crop (FieldOfView); tasks trained alike
-/// share that pass (a deep task runs the encoder with its own prompts). Masks come back per
+/// Each slice is encoded at most once per window and crop (FieldOfView); tasks trained
+/// alike share that pass (a deep task runs the encoder with its own prompts). Where the
+/// tasks' boxes come from their atlas, the slices it leaves without a box are not encoded. Masks come back per
 /// task as one 3-D mask in the volume's canonical order, the order `Volume.slices` are
 /// in; `writePredictedMask` puts them back on the input's own grid. A task whose
 /// validation chose the cascade (Cascade.swift) refines its stage-1 masks with boxes
@@ -30,6 +31,9 @@ public final class Predictor {
         public var zoom: ZoomMode = .off
         /// Where the cascade's first boxes come from; nil: each task's choice.
         public var locator: CascadeChoice.Locator?
+        /// Encode every slice even where the tasks' atlas gives no box (their masks stay
+        /// empty either way); by default such slices are not encoded.
+        public var encodeEverySlice = false
         public init() {}
     }
 
@@ -116,6 +120,30 @@ public final class Predictor {
             let sharing = views.indices.filter { views[$0] == view }
             for s in sharing { shownByTask[s] = shown }
             let region = bodyRegion(ofVolume: shown, fieldOfView: view.fieldOfView)
+            let spacing = volume.spacing.flatMap { $0.count > 2 ? $0[2] : nil }
+            // Where every task of this view boxes its slices by the atlas, a slice the atlas
+            // leaves without a box gets an empty mask whatever the encoder says: the atlas
+            // runs first, and only the slices with a box are encoded.
+            if !boxesGiven, !options.encodeEverySlice, !tasks.isEmpty,
+               sharing.allSatisfy({ cascades[$0] != nil && tasks[$0].usesSharedEmbedding && Self.locator(of: tasks[$0], options: options) == .atlas }) {
+                let geometries = shown.map { prepare($0.cropped(to: region), with: segmenter) }
+                var embeddings = [Tensor?](repeating: nil, count: geometries.count)
+                for t in sharing {
+                    let cascade = cascades[t]!
+                    let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: cascade.margin)
+                    slicesBeyondAtlas[t] = found.beyondSpan
+                    let masks = try cascadeMasks(
+                        coarse: geometries.map { .empty(width: $0.originalWidth, height: $0.originalHeight) }, located: found.boxes,
+                        isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds, stage2: tasks[t].boxStage(segmenter),
+                        embedding: { z in
+                            if let embedding = embeddings[z] { return embedding }
+                            embeddings[z] = try plainEmbedding(geometries[z])
+                            return embeddings[z]!
+                        }, geometries: geometries, threshold: logit)
+                    slices[t] = masks.indices.map { z in masks[z].placed(in: region, width: shown[z].width, height: shown[z].height) }
+                }
+                continue
+            }
             var embeddings: [Tensor] = [], geometries: [PreparedImage] = []
             // The cascade needs every slice's embedding for its 3-D step; given boxes skip it.
             let keepsEmbeddings = !boxesGiven && sharing.contains { !tasks.isEmpty && cascades[$0] != nil }
@@ -168,8 +196,7 @@ public final class Predictor {
                 var located: [BoxPrompt?]?
                 let locator = Self.locator(of: tasks[t], options: options)
                 if locator != .tokens {
-                    let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: volume.spacing.flatMap { $0.count > 2 ? $0[2] : nil },
-                                                      margin: cascade.margin)
+                    let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: cascade.margin)
                     located = locator == .atlas ? found.boxes : tokensInAtlasBoxes(slices[t], located: found.boxes, margin: cascade.margin)
                     slicesBeyondAtlas[t] = found.beyondSpan
                 }

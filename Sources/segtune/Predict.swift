@@ -93,6 +93,10 @@ struct Predict: ParsableCommand {
                                discussion: "atlas and tokens-in-atlas need a task fitted with an atlas (fit keeps one unless --no-atlas; decoder mode without --with-box). In a volume, slices beyond the span of the training scan the atlas matched are left empty, and predict says how many. See docs/tuning.md, \"Atlas\"."))
     var locator: CascadeChoice.Locator?
 
+    @Flag(help: ArgumentHelp("Encode every slice, also those the atlas gives no box.",
+                             discussion: "Where the task's cascade takes its first boxes from the atlas (the default for tasks fitted with one), slices the atlas leaves without a box get an empty mask whatever the encoder says, so by default they are not encoded (--json's slicesEncoded). This forces the full pass: the same masks, at the full cost."))
+    var allSlices = false
+
     @Option(help: "Outputs, comma-separated: png, nifti, nrrd, seg.nrrd (volumes), dicom-seg, rtstruct (DICOM series).")
     var format: String = "png"
 
@@ -135,6 +139,7 @@ struct Predict: ParsableCommand {
         if locator != nil && (tasks.isEmpty || cascade == .off) {
             throw ValidationError("--locator sets where a task's cascade boxes come from: give --task, and not --cascade off")
         }
+        if allSlices && tasks.isEmpty { throw ValidationError("--all-slices concerns a task's atlas: give --task") }
         if (cascadeMargin != nil || cascadeRounds != nil) && (tasks.isEmpty || cascade == .off) {
             throw ValidationError("--cascade-margin and --cascade-rounds set a task's cascade: give --task, and not --cascade off")
         }
@@ -156,6 +161,7 @@ struct Predict: ParsableCommand {
         options.cascadeMargin = cascadeMargin.map { $0 / 100 }
         options.cascadeRounds = cascadeRounds
         options.locator = locator
+        options.encodeEverySlice = allSlices
         for task in taskPredictors where task.neverSawAbsence {
             let atlas = cascade != .off && Predictor.locator(of: task, options: options) != .tokens
             printWarning("task '\(task.manifest.name)' was trained on slices that all hold the structure: "

@@ -100,6 +100,31 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
             #expect((fromNIfTI[key] as? Double) == (fromPNGs[key] as? Double), "\(key): \(fromNIfTI[key] ?? "-") vs \(fromPNGs[key] ?? "-")")
         }
         #expect(((fromNIfTI["dice"] as? Double) ?? 0) > 0.1)
+
+        // With the atlas's boxes, slices it leaves without one are not encoded: slices 70–90
+        // of the whole CT (fit saw 82–111) reach 36 mm below the training scan, and the
+        // lowest lie beyond its span. --all-slices encodes all 21 and gives the same bytes.
+        let lower = dir.appendingPathComponent("lower.nii.gz")
+        let cut = try Self.python(["-c", """
+            import sys, nibabel as nib
+            image = nib.load(sys.argv[1])
+            nib.save(image.slicer[:, :, 70:91], sys.argv[2])
+            """, totalSegmentator.appendingPathComponent("example_ct.nii.gz").path, lower.path])
+        #expect(cut.status == 0, "\(cut.output)")
+        func encoded(_ extra: [String]) throws -> (slices: Int, stderr: String, mask: Data) {
+            let folder = dir.appendingPathComponent("lower-out\(extra.count)")
+            let run = try SegtuneBinary.run(["predict", "--task", "liver", "--tasks-dir", tasks, "--cascade", "on", "--locator", "atlas",
+                                             "--format", "nifti", "--json"] + extra + [lower.path, "-o", folder.path])
+            #expect(run.status == 0, "\(run.stderr)")
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            return (try #require(summary["slicesEncoded"] as? Int), run.stderr, try Data(contentsOf: folder.appendingPathComponent("lower.nii.gz")))
+        }
+        let skipping = try encoded([]), every = try encoded(["--all-slices"])
+        let beyond = try #require(skipping.stderr.split(separator: "\n").first { $0.contains("slices lie beyond the span") },
+                                  "\(skipping.stderr)")
+        let count = try #require(Int(beyond.split(separator: "'liver': ")[1].split(separator: " ")[0]))
+        #expect(count > 0 && skipping.slices <= 21 - count && every.slices == 21, "\(beyond); encoded \(skipping.slices) and \(every.slices)")
+        #expect(skipping.mask == every.mask)
     }
 
     /// A real JPEG 2000 CT series (its anonymiser emptied the UIDs, so the test gives the copy

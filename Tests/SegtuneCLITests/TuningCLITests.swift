@@ -214,6 +214,7 @@ import Testing
             (["predict", "--task", "a", "--cascade-rounds", "3", "scans", "-o", "out"], "--cascade-rounds"),
             (["predict", "--box", "0,0,9,9", "--cascade-margin", "10", "scans", "-o", "out"], "give --task"),
             (["predict", "--task", "a", "--locator", "atlas", "--cascade", "off", "scans", "-o", "out"], "--locator"),
+            (["predict", "--box", "0,0,9,9", "--all-slices", "scans", "-o", "out"], "--all-slices concerns a task's atlas"),
         ] {
             let run = try SegtuneBinary.run(arguments)
             #expect(run.status != 0)
