@@ -17,6 +17,8 @@ extension SliceAtlas {
     /// Side of the blurred thumbnails the placement compares: coarse enough that an
     /// unregistered pair still correlates by its anatomy.
     static let placementSide = 16
+    /// The most offsets tried per scan.
+    static let maximumOffsets = 4096
 
     /// The offset to each training scan of known positions that maximises the mean
     /// correlation of the volume's slices with the scan's slices they land on, over
@@ -38,12 +40,17 @@ extension SliceAtlas {
 
             let zs = members.map { positions[$0]!.z }
             let spacing = Self.spacing(of: zs), targetSpacing = Self.spacing(of: z)
-            let step = max(min(spacing, targetSpacing > 0 ? targetSpacing : spacing) / 2, 0.01)
             guard let lowest = z.min(), let highest = z.max() else { return nil }
+            // Offsets from the volume's top on the scan's bottom to its bottom on the scan's
+            // top, in half the finer spacing; at most `maximumOffsets` of them, so that a task
+            // file with absurd positions cannot make the search endless.
+            let (first, last) = (zs[0] - highest, zs[zs.count - 1] - lowest)
+            guard (last - first).isFinite else { return nil }
+            let step = max(min(spacing, targetSpacing > 0 ? targetSpacing : spacing) / 2, (last - first) / Float(Self.maximumOffsets), 0.01)
             let overlap = max(1, min(z.count, zs.count) / 2)
             var best: (offset: Float, score: Float)?
-            var offset = zs[0] - highest
-            while offset <= zs[zs.count - 1] - lowest + step / 2 {
+            for i in 0...Int(((last - first) / step + 0.5).rounded(.down)) {
+                let offset = first + Float(i) * step
                 var (total, landed): (Float, Int) = (0, 0)
                 for (k, position) in z.enumerated() {
                     let landing = position + offset
@@ -53,7 +60,6 @@ extension SliceAtlas {
                     landed += 1
                 }
                 if landed >= overlap, best == nil || total / Float(landed) > best!.score { best = (offset, total / Float(landed)) }
-                offset += step
             }
             return best.map { Placement(scan: scan, offset: $0.offset) }
         }

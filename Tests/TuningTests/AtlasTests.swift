@@ -116,6 +116,21 @@ import Testing
         #expect(flat.locate(targets, at: Array(0..<20), sliceSpacing: 2).beyondSpan == 0)
     }
 
+    /// A task file may hold any positions: 10³⁸ mm apart, further than a Float spans, or all
+    /// at one place. The volume is still placed in bounded time (at most 4,096 offsets), or
+    /// matched slice by slice where the span is no number.
+    @Test func absurdPositionsKeepThePlacementBounded() {
+        let thumbnails = (0..<3).map { thumbnail(Self.slice(Self.level(Float(6 * $0)))) }
+        let targets = (0..<10).map { Self.slice(Self.level(Float($0))) }
+        for zs: [Float] in [[0, 1.5e38, 3e38], [-3e38, 0, 3e38], [0, 0, 0]] {
+            let atlas = SliceAtlas(thumbnails: thumbnails, boxes: [nil, Scene.structureBox, nil],
+                                   positions: zs.map { SliceAtlas.Position(scan: 0, z: $0) })
+            let located = atlas.locate(targets, at: Array(0..<10), sliceSpacing: 1)
+            #expect(located.boxes.count == 10, "\(zs)")
+            #expect(atlas.placements(of: targets.map(thumbnail), z: (0..<10).map { Float($0) }).count == (zs[0] == -3e38 ? 0 : 1), "\(zs)")
+        }
+    }
+
     /// The nearest position, ties to the lower one.
     @Test func nearestPosition() {
         let zs: [Float] = [0, 3, 6, 12]
