@@ -266,7 +266,14 @@ public final class FitSession {
         if manifest.cascade != nil { phases.lap("cascade choice") }
         var prompts = TaskStore.namedPrompts(tuner.arena, values: loop.bestValues)
         if let stage2, manifest.cascade?.tunedStage2 == true { prompts[TaskPredictor.stage2TokensKey] = stage2.arena.value("tokens").copy() }
-        if keepsAtlas { prompts.merge(SliceAtlas(atlasSlices, segmenter: segmenter).tensors) { a, _ in a } }
+        if keepsAtlas {
+            let atlas = SliceAtlas(atlasSlices, segmenter: segmenter)
+            prompts.merge(atlas.tensors) { a, _ in a }
+            let scans = Set(atlas.positions.compactMap { $0?.scan }).count
+            progress.note("atlas: \(atlas.thumbnails.count) slice\(atlas.thumbnails.count == 1 ? "" : "s") kept in the task"
+                          + (scans > 0 ? " (\(scans) scan\(scans == 1 ? "" : "s") with slice positions)" : "")
+                          + (slab != nil ? ", the validation slab's included" : "") + ", 16 KiB each (fit --no-atlas keeps none; docs/tuning.md, \"Atlas\")")
+        }
         try store.save(manifest, prompts: prompts)
         progress.note("\(stop == .interrupted ? "interrupted" : reason.rawValue): task '\(request.task)' saved in \(store.folder(request.task).path) (\(phases.summary))")
 

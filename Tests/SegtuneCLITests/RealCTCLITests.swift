@@ -43,6 +43,14 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         #expect(fit.stderr.contains("window: W 400 / L 40 (CT default (abdomen)): 1 case"))
         #expect(fit.stderr.contains("1 case, none to hold out: validating on slices"))
         #expect(fit.stderr.contains("the cascade was chosen on a slab of ct"), "\(fit.stderr)")
+        // The stored atlas holds all 30 slices, the validation slab and its guard slices too.
+        #expect(fit.stderr.contains("atlas: 30 slices kept in the task (1 scan with slice positions), the validation slab's included"), "\(fit.stderr)")
+        let atlasShape = try Self.python(["-c", """
+            import json, struct, sys
+            data = open(sys.argv[1], "rb").read()
+            print(json.loads(data[8:8 + struct.unpack("<Q", data[:8])[0]])["atlas.thumbnails"]["shape"])
+            """, URL(fileURLWithPath: tasks).appendingPathComponent("liver/prompts.safetensors").path])
+        #expect(atlasShape.output.contains("[30, 64, 64]"), "\(atlasShape.output)")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tasks).appendingPathComponent("liver/task.json"))) as? [String: Any])
         let training = try #require(manifest["training"] as? [String: Any])
         let slab = try #require(training["validationSlab"] as? [String: Any])
