@@ -121,26 +121,12 @@ public final class Predictor {
             for s in sharing { shownByTask[s] = shown }
             let region = bodyRegion(ofVolume: shown, fieldOfView: view.fieldOfView)
             let spacing = volume.spacing.flatMap { $0.count > 2 ? $0[2] : nil }
-            // Where every task of this view boxes its slices by the atlas, a slice the atlas
-            // leaves without a box gets an empty mask whatever the encoder says: the atlas
-            // runs first, and only the slices with a box are encoded.
+            // Tasks that all box by their atlas encode only the slices it boxes (atlasMasks).
             if !boxesGiven, !options.encodeEverySlice, !tasks.isEmpty,
                sharing.allSatisfy({ cascades[$0] != nil && tasks[$0].usesSharedEmbedding && Self.locator(of: tasks[$0], options: options) == .atlas }) {
-                let geometries = shown.map { prepare($0.cropped(to: region), with: segmenter) }
-                var embeddings = [Tensor?](repeating: nil, count: geometries.count)
-                for t in sharing {
-                    let cascade = cascades[t]!
-                    let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: cascade.margin)
-                    slicesBeyondAtlas[t] = found.beyondSpan
-                    let masks = try cascadeMasks(
-                        coarse: geometries.map { .empty(width: $0.originalWidth, height: $0.originalHeight) }, located: found.boxes,
-                        isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds, stage2: tasks[t].boxStage(segmenter),
-                        embedding: { z in
-                            if let embedding = embeddings[z] { return embedding }
-                            embeddings[z] = try plainEmbedding(geometries[z])
-                            return embeddings[z]!
-                        }, geometries: geometries, threshold: logit)
-                    slices[t] = masks.indices.map { z in masks[z].placed(in: region, width: shown[z].width, height: shown[z].height) }
+                for (t, found) in try atlasMasks(sharing.map { (t: $0, cascade: cascades[$0]!) }, shown: shown, region: region,
+                                                 spacing: spacing, isVolume: images.count > 1, threshold: logit) {
+                    (slices[t], slicesBeyondAtlas[t]) = (found.masks, found.beyondSpan)
                 }
                 continue
             }
@@ -217,6 +203,30 @@ public final class Predictor {
             return Output(name: tasks.isEmpty ? "segtune" : tasks[t].manifest.name, mask: mask, shown: shownByTask[t]!,
                           slicesBeyondAtlas: slicesBeyondAtlas[t] ?? 0)
         }
+    }
+
+    /// The masks of tasks that all take their cascade's boxes from their atlas, on the
+    /// stored slices. A slice the atlas leaves without a box gets an empty mask whatever
+    /// the encoder says, so the atlas runs first (on thumbnails) and only the slices with a
+    /// box are encoded, once for all these tasks.
+    private func atlasMasks(_ tasksHere: [(t: Int, cascade: (margin: Double, rounds: Int))], shown: [Image], region: PixelRegion,
+                            spacing: Double?, isVolume: Bool, threshold: Float) throws -> [Int: (masks: [Mask], beyondSpan: Int)] {
+        let geometries = shown.map { prepare($0.cropped(to: region), with: segmenter) }
+        var embeddings = [Tensor?](repeating: nil, count: geometries.count)
+        var result: [Int: (masks: [Mask], beyondSpan: Int)] = [:]
+        for (t, cascade) in tasksHere {
+            let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: cascade.margin)
+            let masks = try cascadeMasks(
+                coarse: geometries.map { .empty(width: $0.originalWidth, height: $0.originalHeight) }, located: found.boxes,
+                isVolume: isVolume, margin: cascade.margin, rounds: cascade.rounds, stage2: tasks[t].boxStage(segmenter),
+                embedding: { z in
+                    if let embedding = embeddings[z] { return embedding }
+                    embeddings[z] = try plainEmbedding(geometries[z])
+                    return embeddings[z]!
+                }, geometries: geometries, threshold: threshold)
+            result[t] = (masks.indices.map { z in masks[z].placed(in: region, width: shown[z].width, height: shown[z].height) }, found.beyondSpan)
+        }
+        return result
     }
 
     /// How a task sees the slices: through which window, cropped how.
