@@ -178,14 +178,17 @@ public struct SliceAtlas: Sendable, Equatable {
     private func locate(_ targets: [[Float]], z: [Float], placements: [Placement]) -> Located {
         let members = Dictionary(uniqueKeysWithValues: scans)
         let perScan = max(Self.voters, Self.candidates / placements.count)
+        // Each placed scan's slices, their positions, and how far beyond them a slice may land.
+        let placed = placements.map { placement in
+            let slices = members[placement.scan]!, zs = slices.map { positions[$0]!.z }
+            return (offset: placement.offset, slices: slices, zs: zs, tolerance: Self.spanTolerance * (zs[zs.count - 1] - zs[0]) + Self.spacing(of: zs))
+        }
         var located = Located(boxes: [])
         for (target, position) in zip(targets, z) {
-            let candidates = placements.flatMap { placement -> [Int] in
-                let slices = members[placement.scan]!, zs = slices.map { positions[$0]!.z }
-                let tolerance = Self.spanTolerance * (zs[zs.count - 1] - zs[0]) + Self.spacing(of: zs)
-                let landing = position + placement.offset
-                guard landing >= zs[0] - tolerance && landing <= zs[zs.count - 1] + tolerance else { return [] }
-                return slices.indices.sorted { (abs(zs[$0] - landing), $0) < (abs(zs[$1] - landing), $1) }.prefix(perScan).map { slices[$0] }
+            let candidates = placed.flatMap { scan -> [Int] in
+                let (zs, landing) = (scan.zs, position + scan.offset)
+                guard landing >= zs[0] - scan.tolerance && landing <= zs[zs.count - 1] + scan.tolerance else { return [] }
+                return zs.indices.sorted { (abs(zs[$0] - landing), $0) < (abs(zs[$1] - landing), $1) }.prefix(perScan).map { scan.slices[$0] }
             }
             if candidates.isEmpty { located.beyondSpan += 1 }
             let standardTarget = standardised(target)

@@ -163,10 +163,11 @@ public func frozenBoxStage(_ segmenter: Segmenter) -> BoxStage {
     }
 }
 
-/// Stage 2 on one slice; no box: an empty mask.
-public func boxStageMask(_ stage: BoxStage, embedding: Tensor, geometry: PreparedImage, box: BoxPrompt?, threshold: Float = 0) -> Mask {
+/// Stage 2 on one slice; no box: an empty mask, and `embedding` is never asked for.
+public func boxStageMask(_ stage: BoxStage, embedding: @autoclosure () throws -> Tensor, geometry: PreparedImage, box: BoxPrompt?,
+                         threshold: Float = 0) rethrows -> Mask {
     guard let box else { return .empty(width: geometry.originalWidth, height: geometry.originalHeight) }
-    return stage(embedding, geometry, box, threshold)
+    return stage(try embedding(), geometry, box, threshold)
 }
 
 /// Runs the cascade's stage 2 for one case: boxes from `coarse` (or the first round's
@@ -191,8 +192,7 @@ public func cascadeMasks(coarse: [Mask], located: [BoxPrompt?]? = nil, isVolume:
         // one-scan liver: 0.918 on the other patient with two rounds, 0.964 with one).
         if let previous { boxes = zip(boxes, previous).map { covering($0, $1) } }
         masks = try boxes.indices.map { z in
-            guard let box = boxes[z] else { return .empty(width: geometries[z].originalWidth, height: geometries[z].originalHeight) }
-            return stage2(try embedding(z), geometries[z], box, threshold)
+            try boxStageMask(stage2, embedding: try embedding(z), geometry: geometries[z], box: boxes[z], threshold: threshold)
         }
         previous = boxes
     }

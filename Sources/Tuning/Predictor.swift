@@ -8,11 +8,12 @@ import Tensors
 ///
 /// Each slice is encoded at most once per window and crop (FieldOfView); tasks trained
 /// alike share that pass (a deep task runs the encoder with its own prompts). Where the
-/// tasks' boxes come from their atlas, the slices it leaves without a box are not encoded. Masks come back per
-/// task as one 3-D mask in the volume's canonical order, the order `Volume.slices` are
-/// in; `writePredictedMask` puts them back on the input's own grid. A task whose
-/// validation chose the cascade (Cascade.swift) refines its stage-1 masks with boxes
-/// for its box stage: one more decoder pass per slice and round, no more encoding.
+/// tasks' boxes come from their atlas, the slices it leaves without a box are not
+/// encoded. Masks come back per task as one 3-D mask in the volume's canonical order,
+/// the order `Volume.slices` are in; `writePredictedMask` puts them back on the input's
+/// own grid. A task whose validation chose the cascade (Cascade.swift) refines its
+/// stage-1 masks with boxes for its box stage: one more decoder pass per slice and
+/// round, no more encoding.
 public final class Predictor {
     public struct Options: Sendable {
         /// Overrides every task's window (nil: each task's own; zero-shot: auto).
