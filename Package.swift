@@ -54,8 +54,8 @@ let package = Package(
             swiftSettings: kernelFlags
         ),
         .target(name: "Models", dependencies: ["Tensors", "ZIPFoundation"], swiftSettings: kernelFlags),
-        .target(name: "Metrics", dependencies: ["Imaging"], swiftSettings: kernelFlags),
-        .target(name: "Tuning", dependencies: ["Models", "Imaging", "Metrics"], swiftSettings: kernelFlags),
+        .target(name: "Metrics", dependencies: ["Imaging", "Tensors"], swiftSettings: kernelFlags),
+        .target(name: "Tuning", dependencies: ["Tensors", "Models", "Imaging", "Metrics"], swiftSettings: kernelFlags),
         .executableTarget(
             name: "segtune",
             dependencies: [
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Imaging"], swiftSettings: cpuFlags),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Imaging"]),
         .testTarget(name: "TuningTests", dependencies: ["Tuning"]),
-        .testTarget(name: "SegtuneCLITests", dependencies: ["Imaging"]),
+        .testTarget(name: "SegtuneCLITests", dependencies: ["Imaging", "Models", "Metrics", "Tuning"]),
     ],
     cxxLanguageStandard: .cxx17
 )

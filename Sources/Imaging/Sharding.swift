@@ -63,6 +63,12 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(index)/\(count)" }
+
+    /// "shard 2/8: 3 of 20 cases (a, b, c)": what this process took, for the job's log.
+    public func summary(taking names: [String], of total: Int) -> String {
+        let shown = names.prefix(12).joined(separator: ", ") + (names.count > 12 ? ", …" : "")
+        return "shard \(self): \(names.count) of \(total) case\(total == 1 ? "" : "s")" + (names.isEmpty ? "" : " (\(shown))")
+    }
 }
 
 public struct ShardError: Error, CustomStringConvertible, Sendable {

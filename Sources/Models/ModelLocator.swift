@@ -74,3 +74,35 @@ public struct ModelLocator: Sendable {
         return nil
     }
 }
+
+/// One known base model as `segtune models` lists it: where its checkpoint was found and
+/// whether that file's SHA-256 matches the published one.
+public struct ModelStatus: Sendable {
+    public var preset: ModelPreset
+    /// nil: not found in any of the locator's places.
+    public var found: ModelLocator.Candidate?
+    /// nil when not found or not hashed.
+    public var sha256: String?
+    /// nil when not hashed or no digest is published.
+    public var matchesPublished: Bool? { sha256.flatMap { digest in preset.sha256.map { $0 == digest } } }
+}
+
+extension ModelLocator {
+    /// Every known model's checkpoint, hashed unless `hashing` is false (a 2.5 GB ViT-H file takes seconds).
+    public func survey(hashing: Bool = true) throws -> [ModelStatus] {
+        try ModelPreset.available.map { preset in
+            let found = try? locate(preset.checkpointFile)
+            return ModelStatus(preset: preset, found: found, sha256: try found.flatMap { hashing ? try SHA256.hexDigest(ofFile: $0.url) : nil })
+        }
+    }
+}
+
+extension BaseModel {
+    /// The model `name` (a `ModelPreset`) from `checkpoint`, else from the first of the
+    /// locator's places that holds its file; an error names the file and why.
+    public convenience init(named name: String, checkpoint: String? = nil, locator: ModelLocator = ModelLocator()) throws {
+        let preset = try ModelPreset.named(name)
+        let url = try locator.locate(preset.checkpointFile, explicit: checkpoint).url
+        do { try self.init(preset: preset, checkpoint: url) } catch { throw ModelError("\(url.path): \(error)") }
+    }
+}

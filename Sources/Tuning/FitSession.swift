@@ -65,6 +65,31 @@ public struct FitResult {
     public var untuned: (dice: Double, iou: Double)?
     public var initial: (dice: Double, iou: Double)?
     public var failures: [InputError]
+
+    /// The one-line JSON object `fit --json` prints.
+    public func jsonSummary() throws -> String {
+        let summary = Summary(task: manifest.name, folder: folder.path, stop: stop.rawValue, epochs: manifest.history.count,
+                              untunedValidationDice: untuned?.dice, initialValidationDice: initial?.dice,
+                              best: manifest.best, cascade: manifest.cascade, failures: failures.map(\.description))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(summary), as: UTF8.self)
+    }
+
+    private struct Summary: Encodable {
+        var task: String
+        var folder: String
+        var stop: String
+        var epochs: Int
+        /// The untuned model with a whole-image box (LiteMedSAM's default prompt).
+        var untunedValidationDice: Double?
+        /// The prompts as initialised, before the first step.
+        var initialValidationDice: Double?
+        var best: TaskManifest.EpochRecord?
+        /// Stage 1 alone against the cascade on validation, and whether predictions use it.
+        var cascade: CascadeChoice?
+        var failures: [String]
+    }
 }
 
 /// A failure that stops a fit (no training images, a task that exists, a resumed task

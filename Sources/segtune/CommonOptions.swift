@@ -64,12 +64,6 @@ struct ShardOptions: ParsableArguments {
         do { return try Shard.fromEnvironment(count: shardCount) } catch { throw runtimeFailure(error.description) }
     }
 
-    /// "shard 2/8: 3 of 20 cases (a, b, c)": what this process took, for the job's log.
-    static func describe(_ shard: Shard, taking names: [String], of total: Int) -> String {
-        let shown = names.prefix(12).joined(separator: ", ") + (names.count > 12 ? ", …" : "")
-        return "shard \(shard): \(names.count) of \(total) case\(total == 1 ? "" : "s")" + (names.isEmpty ? "" : " (\(shown))")
-    }
-
     private func parsedShard(_ text: String) throws -> Shard {
         do { return try Shard(parsing: text) } catch { throw ValidationError(error.description) }
     }

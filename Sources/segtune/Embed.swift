@@ -52,39 +52,12 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         let shard = try shardOptions.resolved()
-        let progress = Progress(quiet: quiet)
-        let window = try parseWindow(windowOptions.window)
-        let labels = try parseLabels(label)
         let model = try modelOptions.load()
-        let segmenter = model.segmenter
-        let cache = try EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), model: model)
-        let augmentations = AugmentationGroup.variants(noAugment ? [] : try parseAugmentations(augment))
-        AtomicFiles.removeStaleTemporaries(in: cache.directory)
-        var failures = 0
-        for folder in scans {
-            do {
-                var dataset = try discoverDataset(at: URL(fileURLWithPath: folder))
-                if let warning = dataset.unpairedWarning { progress.warn(warning) }
-                if let shard {
-                    let all = dataset.cases.count
-                    dataset.cases = dataset.cases.filter { shard.owns($0.name) }
-                    progress.note("\(folder): " + ShardOptions.describe(shard, taking: dataset.cases.map(\.name), of: all))
-                }
-                let loaded = loadLabeledSlices(dataset, window: window, labels: labels, fieldOfView: crop)
-                for failure in loaded.failures { progress.error(failure.description) }
-                failures += loaded.failures.count
-                var encoded = 0
-                progress.start("embedding \(folder)", total: loaded.slices.count * augmentations.count)
-                _ = try makeExamples(loaded.slices, augmentations: augmentations, segmenter: segmenter, cache: cache) { done, _, ran in
-                    if ran { encoded += 1 }
-                    progress.update(done)
-                }
-                progress.finish("\(folder): \(encoded) images encoded, \(loaded.slices.count * augmentations.count - encoded) already cached")
-            } catch {
-                failures += 1
-                progress.error("\(error)")
-            }
-        }
+        let failures = fillEmbeddingCache(scans.map { URL(fileURLWithPath: $0) }, window: try parseWindow(windowOptions.window),
+                                          labels: try parseLabels(label), fieldOfView: crop,
+                                          augmentations: AugmentationGroup.variants(noAugment ? [] : try parseAugmentations(augment)),
+                                          shard: shard, model: model, cache: try EmbeddingCache(directory: URL(fileURLWithPath: cacheDir), model: model),
+                                          observer: Progress(quiet: quiet))
         if failures > 0 { throw ExitCode(1) }
     }
 }

@@ -197,38 +197,9 @@ struct Fit: ParsableCommand {
         } catch let error as InputError {
             throw runtimeFailure(error.description)
         }
-        let (manifest, reason) = (result.manifest, result.stop)
-        if json {
-            let summary = FitSummary(task: task, folder: result.folder.path, stop: reason.rawValue,
-                                     epochs: manifest.history.count, untunedValidationDice: result.untuned?.dice,
-                                     initialValidationDice: result.initial?.dice,
-                                     best: manifest.best, cascade: manifest.cascade, failures: result.failures.map(\.description))
-            print(try summary.jsonLine())
-        }
+        if json { print(try result.jsonSummary()) }
         if !result.failures.isEmpty { throw ExitCode(1) }
-        if reason == .interrupted { throw ExitCode(130) }
-    }
-}
-
-/// The JSON object `fit --json` prints.
-struct FitSummary: Encodable {
-    var task: String
-    var folder: String
-    var stop: String
-    var epochs: Int
-    /// The untuned model with a whole-image box (LiteMedSAM's default prompt).
-    var untunedValidationDice: Double?
-    /// The prompts as initialised, before the first step.
-    var initialValidationDice: Double?
-    var best: TaskManifest.EpochRecord?
-    /// Stage 1 alone against the cascade on validation, and whether predictions use it.
-    var cascade: CascadeChoice?
-    var failures: [String]
-
-    func jsonLine() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        if result.stop == .interrupted { throw ExitCode(130) }
     }
 }
 

@@ -22,44 +22,27 @@ struct ListModels: ParsableCommand {
 
     func run() throws {
         let locator = ModelLocator()
-        var rows: [[String: Any]] = []
-        var mismatches = 0
-        for preset in ModelPreset.available {
-            var row: [String: Any] = ["model": preset.name, "file": preset.checkpointFile]
-            if let found = try? locator.locate(preset.checkpointFile) {
-                row["path"] = found.url.path
-                row["found_in"] = found.origin
-                if !noDigest {
-                    let digest = try SHA256.hexDigest(ofFile: found.url)
-                    row["sha256"] = digest
-                    if let published = preset.sha256 {
-                        row["matches_published"] = digest == published
-                        if digest != published { mismatches += 1 }
-                    }
-                }
-            }
-            rows.append(row)
-        }
+        let models = try locator.survey(hashing: !noDigest)
         if json {
+            let rows: [[String: Any]] = models.map { m in
+                var row: [String: Any] = ["model": m.preset.name, "file": m.preset.checkpointFile]
+                (row["path"], row["found_in"], row["sha256"], row["matches_published"]) = (m.found?.url.path, m.found?.origin, m.sha256, m.matchesPublished)
+                return row
+            }
             let object: [String: Any] = ["models": rows, "searched": locator.searchFolders.map { ["path": $0.url.path, "origin": $0.origin] }]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
         } else {
-            for row in rows {
-                let name = (row["model"] as! String).padding(toLength: 14, withPad: " ", startingAt: 0)
-                guard let path = row["path"] as? String else {
-                    print("\(name) \(row["file"]!): not found")
+            for m in models {
+                let name = m.preset.name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                guard let found = m.found else {
+                    print("\(name) \(m.preset.checkpointFile): not found")
                     continue
                 }
-                var line = "\(name) \(path)  (\(row["found_in"]!))"
-                if let digest = row["sha256"] as? String {
-                    line += "  sha256 \(digest)"
-                    if let ok = row["matches_published"] as? Bool { line += ok ? "  ok" : "  MISMATCH (published \(ModelPreset.available.first { $0.name == row["model"] as? String }!.sha256!))" }
-                }
-                print(line)
+                let digest = m.sha256.map { "  sha256 \($0)" + (m.matchesPublished.map { $0 ? "  ok" : "  MISMATCH (published \(m.preset.sha256!))" } ?? "") }
+                print("\(name) \(found.url.path)  (\(found.origin))" + (digest ?? ""))
             }
             print("searched: " + locator.searchFolders.map { $0.url.path }.joined(separator: ", "))
         }
-        if mismatches > 0 { throw ExitCode(1) }
+        if models.contains(where: { $0.matchesPublished == false }) { throw ExitCode(1) }
     }
 }

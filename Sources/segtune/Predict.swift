@@ -195,7 +195,7 @@ final class BatchProgress: PredictObserver {
 
     func sharding(_ shard: Shard, taking names: [String], of total: Int) {
         reportsCases = !quiet
-        if !quiet { writeToStderr(ShardOptions.describe(shard, taking: names, of: total)) }
+        if !quiet { writeToStderr(shard.summary(taking: names, of: total)) }
     }
 
     func caseSkipped(_ name: String, index: Int, of count: Int) {

@@ -86,86 +86,36 @@ struct Score: ParsableCommand {
     }
 
     func run() throws {
-        let pairing: Pairing
-        do {
-            pairing = try pairInputs(prediction: URL(fileURLWithPath: prediction), reference: URL(fileURLWithPath: reference))
-        } catch let error as InputError {
-            printError(error.description)
-            throw ExitCode(1)
-        } catch {
-            printError("\(prediction), \(reference): \(error.localizedDescription)")
-            throw ExitCode(1)
+        let request = ScoreRequest(prediction: URL(fileURLWithPath: prediction), reference: URL(fileURLWithPath: reference),
+                                   predictionLabels: try parseLabels(predLabel ?? label, option: "--pred-label"),
+                                   referenceLabels: try parseLabels(refLabel ?? label, option: "--ref-label"),
+                                   series: series.map { URL(fileURLWithPath: $0) }, roi: roi, spacing: try parsedSpacing(),
+                                   tolerance: tolerance, drawsErrors: html != nil)
+        let session: ScoreSession
+        do { session = try ScoreSession(request) } catch { throw runtimeFailure(error.description) }
+        for url in session.pairing.unpaired { printError("\(url.path): no counterpart on the other side; not scored") }
+        if let roi, !session.scoresAnRTStruct {
+            throw runtimeFailure("--roi \(roi) chooses an RTSTRUCT's ROI, but no file scored here is an RTSTRUCT")
         }
-        for url in pairing.unpaired { printError("\(url.path): no counterpart on the other side; not scored") }
-        if let roi, !pairing.cases.contains(where: { isRTStructFile($0.prediction) || isRTStructFile($0.reference) }) {
-            printError("--roi \(roi) chooses an RTSTRUCT's ROI, but no file scored here is an RTSTRUCT")
-            throw ExitCode(1)
-        }
-        let predLabels = try parseLabels(predLabel ?? label, option: "--pred-label"), refLabels = try parseLabels(refLabel ?? label, option: "--ref-label")
-        let override = try parsedSpacing()
-
         let training = try task.map(trainingCurve)
-        let outcomes = Outcomes(count: pairing.cases.count)
-        // Cases are independent: score them on all cores, keep the input order.
-        DispatchQueue.concurrentPerform(iterations: pairing.cases.count) { i in
-            outcomes.set(i, scoreOne(pairing.cases[i], predLabels, refLabels, override, drawErrors: html != nil))
-        }
-        var scored: [ScoredCase] = [], failures = pairing.failures.map(\.description)
-        var errorSlices: [String: (slice: ErrorSlice, pngBase64: String)] = [:], sliceDice: [String: [Double]] = [:]
-        for outcome in outcomes.values {
-            switch outcome! {
-            case .success(let c):
-                scored.append(c.scored)
-                errorSlices[c.scored.name] = c.errors
-                sliceDice[c.scored.name] = c.sliceDice
-            case .failure(let e): failures.append(e.description)
-            }
-        }
+        let result = session.run(warn: { printError($0) })
+        let report = result.report
+        var failures = report.failures
         for f in failures { printError(f) }
-
-        let report = ScoreReport(cases: scored, tolerance: tolerance, failures: failures,
-                                 unpaired: pairing.unpaired.map(\.path))
-        if let csv {
-            do {
-                try Data(report.csv().utf8).write(to: URL(fileURLWithPath: csv), options: .atomic)
-            } catch {
-                printError("\(csv): cannot write: \(error.localizedDescription)")
-                failures.append(csv)
-            }
-        }
-        if let html {
-            let title = "segtune score: \(prediction) against \(reference)"
-            do {
-                try Data(report.html(HTMLReportExtras(title: title, errorSlices: errorSlices, sliceDice: sliceDice, training: training)).utf8)
-                    .write(to: URL(fileURLWithPath: html), options: .atomic)
-            } catch {
-                printError("\(html): cannot write: \(error.localizedDescription)")
-                failures.append(html)
+        for (file, text) in [(csv, { report.csv() }), (html, { result.html(title: "segtune score: \(prediction) against \(reference)", training: training) })] {
+            guard let file else { continue }
+            do { try Data(text().utf8).write(to: URL(fileURLWithPath: file), options: .atomic) } catch {
+                printError("\(file): cannot write: \(error.localizedDescription)")
+                failures.append(file)
             }
         }
         print(json ? report.json() : report.table(), terminator: "")
 
-        if !failures.isEmpty || (strict && !pairing.unpaired.isEmpty) { throw ExitCode(1) }
+        if !failures.isEmpty || (strict && !session.pairing.unpaired.isEmpty) { throw ExitCode(1) }
         if let minDice, !(report.summary.dice.mean >= minDice) {
-            printError(scored.isEmpty ? "no case was scored, so --min-dice \(minDice) is not met"
+            printError(report.cases.isEmpty ? "no case was scored, so --min-dice \(minDice) is not met"
                        : "mean Dice \(report.summary.dice.mean) is below --min-dice \(minDice)")
             throw ExitCode(2)
-        }
-    }
-
-    private func scoreOne(_ pair: CasePair, _ predLabels: LabelSelection?, _ refLabels: LabelSelection?, _ override: [Double]?,
-                          drawErrors: Bool) -> Result<CaseOutcome, InputError> {
-        do {
-            let (scored, p, r) = try scorePair(pair, predictionLabels: predLabels, referenceLabels: refLabels,
-                                               series: series.map { URL(fileURLWithPath: $0) }, roi: roi, spacing: override,
-                                               tolerance: tolerance, warn: { printError($0) })
-            let errors = try drawErrors ? worstErrorSlice(prediction: p, reference: r).map { ($0, try pngBase64($0)) } : nil
-            let sliceDice = drawErrors && p.depth > 1 ? perSliceDice(prediction: p, reference: r) : nil
-            return .success(CaseOutcome(scored: scored, errors: errors, sliceDice: sliceDice))
-        } catch let e as InputError {
-            return .failure(e)
-        } catch {
-            return .failure(InputError(file: pair.prediction.path, reason: "\(error)"))
         }
     }
 
@@ -189,27 +139,4 @@ struct Score: ParsableCommand {
         }
         return values.map { $0! }
     }
-}
-
-/// A scored case and, for --html, the slice where it goes most wrong and a volume's Dice per slice.
-private struct CaseOutcome {
-    var scored: ScoredCase
-    var errors: (slice: ErrorSlice, pngBase64: String)?
-    var sliceDice: [Double]?
-}
-
-/// Results written by concurrent workers, one slot each.
-private final class Outcomes: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [Result<CaseOutcome, InputError>?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<CaseOutcome, InputError>) { lock.withLock { values[i] = r } }
-}
-
-/// The slice as a PNG for the page (through libpng and a temporary file).
-private func pngBase64(_ slice: ErrorSlice) throws -> String {
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("segtune-errors-\(UUID().uuidString).png")
-    defer { try? FileManager.default.removeItem(at: file) }
-    try writePNG(slice.rgb, width: slice.width, height: slice.height, channels: 3, to: file)
-    return try Data(contentsOf: file).base64EncodedString()
 }

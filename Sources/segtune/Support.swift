@@ -57,7 +57,6 @@ final class Progress: FitObserver {
 
     func note(_ line: String) { if !quiet { writeToStderr(line) } }
     func warn(_ line: String) { printWarning(line) }
-    func error(_ line: String) { printError(line) }
     func failed(_ error: InputError) { printError(error.description) }
 
     func start(_ label: String, total: Int) {
@@ -142,12 +141,10 @@ func runtimeFailure(_ message: String) -> ExitCode {
     return ExitCode(1)
 }
 
-/// The base model for --model / --checkpoint; a checkpoint that cannot be read or does
-/// not fit the model is one error line naming the file.
+/// The base model for --model / --checkpoint; a checkpoint that cannot be found, read, or
+/// does not fit the model is one error line naming the file.
 func loadBaseModel(_ options: ModelOptions) throws -> BaseModel {
-    let preset = try ModelPreset.named(options.model)
-    let url = try checkpointURL(options, preset: preset)
-    do { return try BaseModel(preset: preset, checkpoint: url) } catch { throw runtimeFailure("\(url.path): \(error)") }
+    do { return try BaseModel(named: options.model, checkpoint: options.checkpoint) } catch { throw runtimeFailure("\(error)") }
 }
 
 /// --checkpoint, else the first of ModelLocator's places that holds the model's file.

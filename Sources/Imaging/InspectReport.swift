@@ -2,35 +2,35 @@ import Foundation
 import Imaging
 
 /// What `segtune inspect` reports for one file or series; also its `--json` object.
-struct InspectReport: Encodable {
-    var path: String
-    var caseName: String?
-    var mask: String?
+public struct InspectReport: Encodable, Sendable {
+    public var path: String
+    public var caseName: String?
+    public var mask: String?
     /// Foreground pixels over all slices of the case's mask.
-    var maskForeground: Int?
-    var format: String
-    var rows: Int
-    var columns: Int
-    var channels: Int
-    var frames: Int
-    var modality: String?
-    var transferSyntax: String?
-    var transferSyntaxName: String?
-    var photometricInterpretation: String?
-    var seriesInstanceUID: String?
+    public var maskForeground: Int?
+    public var format: String
+    public var rows: Int
+    public var columns: Int
+    public var channels: Int
+    public var frames: Int
+    public var modality: String?
+    public var transferSyntax: String?
+    public var transferSyntaxName: String?
+    public var photometricInterpretation: String?
+    public var seriesInstanceUID: String?
     /// Which way the stored axes point (nibabel's codes, e.g. "RAS"), and the order segtune reads it in.
-    var orientation: String?
-    var storedSize: [Int]?
-    var spacing: [Double]?
-    var rescaleSlope: Double?
-    var rescaleIntercept: Double?
-    var min: Double
-    var max: Double
-    var mean: Double
+    public var orientation: String?
+    public var storedSize: [Int]?
+    public var spacing: [Double]?
+    public var rescaleSlope: Double?
+    public var rescaleIntercept: Double?
+    public var min: Double
+    public var max: Double
+    public var mean: Double
     /// The window `--window` resolves to for this file, and where it comes from.
-    var windowWidth: Double
-    var windowLevel: Double
-    var windowSource: String
+    public var windowWidth: Double
+    public var windowLevel: Double
+    public var windowSource: String
 
     enum CodingKeys: String, CodingKey {
         case path, caseName = "case", mask, maskForeground, format, rows, columns, channels, frames, modality, transferSyntax,
@@ -38,7 +38,7 @@ struct InspectReport: Encodable {
              rescaleIntercept, min, max, mean, windowWidth, windowLevel, windowSource
     }
 
-    init(volume: Volume, path: String, window requested: Window) {
+    public init(volume: Volume, path: String, window requested: Window) {
         let first = volume.slices[0]
         let dicom = first.dicom
         self.path = path
@@ -77,7 +77,8 @@ struct InspectReport: Encodable {
         windowSource = window.source.rawValue
     }
 
-    var text: String {
+    /// The lines `segtune inspect` prints.
+    public var text: String {
         var lines = ["\(path): \(format) \(columns)×\(rows)\(channels == 3 ? " RGB" : ""), \(frames) \(frames == 1 ? "frame" : "frames/slices")"]
         if let modality { lines.append("  modality: \(modality)") }
         if let transferSyntax { lines.append("  transfer syntax: \(transferSyntax) (\(transferSyntaxName ?? ""))") }
