@@ -2,6 +2,7 @@
 // by a longjmp back here, and a file decoded with warnings (libjpeg pads a truncated
 // file with gray and only warns) is rejected.
 #include "cimageio.h"
+#include <limits.h>
 #include <stdio.h>
 #include <jpeglib.h>
 #include <errno.h>
@@ -47,7 +48,9 @@ int cio_jpeg_read(const char *path, cio_raster *out) {
     unsigned char *volatile pixels = NULL;
     if (setjmp(failure.jump)) {
         // Over max_memory_to_use, libjpeg asks for a backing store (disk), which we have not.
-        if (strstr(failure.message, "Backing store")) snprintf(failure.message, sizeof failure.message, "needs more than 256 MB to decode");
+        if (strstr(failure.message, "Backing store"))
+            snprintf(failure.message, sizeof failure.message, "needs more than %llu MB to decode; SEGTUNE_MAX_PIXELS raises that, a byte a pixel",
+                     (unsigned long long)(cio_max_pixels() >> 20));
         snprintf(out->error, sizeof out->error, "%s (%s)",
                  failure.corrupt ? "corrupt or truncated JPEG" : "not a readable JPEG", failure.message);
         free(pixels);
@@ -58,14 +61,16 @@ int cio_jpeg_read(const char *path, cio_raster *out) {
     jpeg_create_decompress(&info);
     jpeg_stdio_src(&info, file);
     jpeg_read_header(&info, TRUE);
-    if ((uint64_t)info.image_width * info.image_height > CIO_MAX_PIXELS) {
-        snprintf(failure.message, sizeof failure.message, "%u×%u: more pixels than segtune reads (2^28)",
-                 (unsigned)info.image_width, (unsigned)info.image_height);
+    const uint64_t max_pixels = cio_max_pixels();
+    if ((uint64_t)info.image_width * info.image_height > max_pixels) {
+        snprintf(failure.message, sizeof failure.message, "%u×%u: more pixels than segtune reads (%llu; SEGTUNE_MAX_PIXELS sets the limit)",
+                 (unsigned)info.image_width, (unsigned)info.image_height, (unsigned long long)max_pixels);
         longjmp(failure.jump, 1);
     }
     // libjpeg's own buffers (a progressive file's whole-image coefficients: 8192 × 8192 gray
-    // takes 128 MB) within 256 MB, so a few hundred bytes cannot claim gigabytes.
-    info.mem->max_memory_to_use = 256L << 20;
+    // takes 128 MB) within a byte per allowed pixel (256 MB by default), so a few hundred
+    // bytes cannot claim gigabytes.
+    info.mem->max_memory_to_use = (long)(max_pixels < (uint64_t)LONG_MAX ? max_pixels : (uint64_t)LONG_MAX);
     if (info.num_components == 1) info.out_color_space = JCS_GRAYSCALE;
     else if (info.num_components == 3) info.out_color_space = JCS_RGB;
     else {

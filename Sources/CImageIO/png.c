@@ -56,8 +56,8 @@ int cio_png_read(const char *path, int keep_palette_indices, cio_raster *out) {
     png_set_sig_bytes(png, 8);
     png_set_user_limits(png, 65535, 65535);
     png_read_info(png, info);
-    if ((uint64_t)png_get_image_width(png, info) * png_get_image_height(png, info) > CIO_MAX_PIXELS)
-        png_error(png, "more pixels than segtune reads (2^28)");
+    if ((uint64_t)png_get_image_width(png, info) * png_get_image_height(png, info) > cio_max_pixels())
+        png_error(png, "more pixels than segtune reads (SEGTUNE_MAX_PIXELS sets the limit, 2^28 by default)");
 
     int color = png_get_color_type(png, info);
     int depth = png_get_bit_depth(png, info);

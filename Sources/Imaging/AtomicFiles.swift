@@ -65,3 +65,11 @@ public enum AtomicFiles {
         kill(pid, 0) == 0 || errno == EPERM
     }
 }
+
+/// What a failed file operation says, as the system says it ("No space left on device",
+/// "File too large"), rather than Foundation's wrapper around it.
+public func systemReason(_ error: Error) -> String {
+    var error = error as NSError
+    while let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError { error = underlying }
+    return error.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(error.code))) : error.localizedDescription
+}

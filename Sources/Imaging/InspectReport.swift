@@ -1,5 +1,4 @@
 import Foundation
-import Imaging
 
 /// What `segtune inspect` reports for one file or series; also its `--json` object.
 public struct InspectReport: Encodable, Sendable {

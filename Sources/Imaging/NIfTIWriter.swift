@@ -126,7 +126,7 @@ func writeAtomically(_ bytes: [UInt8], to url: URL, gzip: Bool) throws {
     } else {
         do { try Data(bytes).write(to: temporary) } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw InputError(file: url.path, reason: "cannot write (\(error.localizedDescription))")
+            throw InputError(file: url.path, reason: "cannot write (\(systemReason(error)))")
         }
     }
     try AtomicFiles.moveIntoPlace(temporary, at: url)

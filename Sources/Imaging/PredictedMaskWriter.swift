@@ -71,6 +71,10 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
                 try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
                 try writeSlices(into: temporary, stems: outputSliceNumbers(images).map { String(format: "%04d", $0) })
                 try AtomicFiles.moveIntoPlace(temporary, at: final)
+            } catch let error as InputError {
+                try? FileManager.default.removeItem(at: temporary)
+                // Named as the user will look for it, not as the hidden temporary folder.
+                throw InputError(file: error.file.replacingOccurrences(of: temporary.path, with: final.path), reason: error.reason)
             } catch {
                 try? FileManager.default.removeItem(at: temporary)
                 throw error

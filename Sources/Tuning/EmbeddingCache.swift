@@ -51,7 +51,11 @@ public struct EmbeddingCache: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let final = url(for: key)
         let temporary = AtomicFiles.temporary(beside: final)
-        try writeSafetensors(["embedding": embedding], metadata: ["model_sha256": modelDigest], to: temporary)
+        do {
+            try writeSafetensors(["embedding": embedding], metadata: ["model_sha256": modelDigest], to: temporary)
+        } catch let error as CheckpointError {
+            throw CheckpointError(file: final.path, reason: error.reason)   // the file a user can find, not the temporary
+        }
         try AtomicFiles.moveIntoPlace(temporary, at: final)
     }
 

@@ -192,10 +192,9 @@ struct Fit: ParsableCommand {
         do {
             result = try FitSession(model: model, request: request)
                 .run(observer: progress, shouldStop: { interrupt.isSet })
-        } catch let error as FitError {
-            throw runtimeFailure(error.description)
-        } catch let error as InputError {
-            throw runtimeFailure(error.description)
+        } catch {
+            // FitError, InputError, a task file that cannot be written: each says file and reason.
+            throw runtimeFailure("\(error)")
         }
         if json { print(try result.jsonSummary()) }
         if !result.failures.isEmpty { throw ExitCode(1) }

@@ -27,7 +27,14 @@ func parseAugmentations(_ text: String) throws -> [AugmentationGroup] {
 
 /// Writes a line to stderr.
 func writeToStderr(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    writeToStderr(raw: line + "\n")
+}
+
+/// Writes to stderr, ignoring a failure: the non-throwing `FileHandle.write` traps when
+/// stderr is a full disk or a file past its size limit, and an error message must never
+/// end the process.
+func writeToStderr(raw text: String) {
+    try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
 }
 
 /// An error line on stderr: `segtune: <message>` (for a file: `segtune: <file>: <reason>`).
@@ -70,7 +77,7 @@ final class Progress: FitObserver {
         if isTerminal {
             let width = 30, filled = width * done / total
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) ETA \(duration(eta))  ".utf8))
+            writeToStderr(raw: "\r\(label) [\(bar)] \(done)/\(total) ETA \(duration(eta))  ")
         } else if done * 10 / total > lastDecile {
             lastDecile = done * 10 / total
             writeToStderr("\(label): \(done)/\(total), ETA \(duration(eta))")
@@ -79,14 +86,14 @@ final class Progress: FitObserver {
 
     func finish(_ line: String) {
         if quiet { return }
-        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if isTerminal { writeToStderr(raw: "\r\u{1B}[K") }
         writeToStderr("\(line) in \(duration(Date().timeIntervalSince(started)))")
     }
 
     /// Within-epoch progress: only on a terminal, the line is replaced by the epoch's summary.
     func step(_ step: Int, of steps: Int) {
         guard !quiet, isTerminal else { return }
-        FileHandle.standardError.write(Data("\r  step \(step)/\(steps)  ".utf8))
+        writeToStderr(raw: "\r  step \(step)/\(steps)  ")
     }
 
     func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) {
@@ -99,7 +106,7 @@ final class Progress: FitObserver {
 
     private func epochLine(_ record: TaskManifest.EpochRecord, label: String, dice name: String, of epochs: Int, isBest: Bool) {
         if quiet { return }
-        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if isTerminal { writeToStderr(raw: "\r\u{1B}[K") }
         var line = "\(label) " + String(format: "%d/%d  loss %.4f", record.epoch, epochs, record.trainingLoss)
         if let dice = record.validationDice, let iou = record.validationIoU {
             line += "  \(name) " + String(format: "%.4f  IoU %.4f", dice, iou)

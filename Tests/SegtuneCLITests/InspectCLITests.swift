@@ -69,6 +69,17 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("segtune: \(text.path): ") })
     }
 
+    /// The pixel cap on PNG and JPEG headers is policy a user may move: SEGTUNE_MAX_PIXELS.
+    @Test func thePixelLimitIsSetByTheEnvironment() throws {
+        let png = Self.root.appendingPathComponent("fixtures/demo/white-matter/images/mni152-z090.png").path
+        #expect(try segtune(["inspect", png]).status == 0)
+        let capped = try SegtuneBinary.run(["inspect", png], environment: ["SEGTUNE_MAX_PIXELS": "1000"])
+        #expect(capped.status == 1)
+        #expect(capped.stderr == "segtune: \(png): not a readable PNG (more pixels than segtune reads (SEGTUNE_MAX_PIXELS sets the limit, 2^28 by default))\n")
+        // A value that is not a positive whole number leaves the default.
+        #expect(try SegtuneBinary.run(["inspect", png], environment: ["SEGTUNE_MAX_PIXELS": "-5"]).status == 0)
+    }
+
     @Test func datasetFolderListsItsPairs() throws {
         let demo = Self.root.appendingPathComponent("fixtures/demo/white-matter")
         let images = try FileManager.default.contentsOfDirectory(atPath: demo.appendingPathComponent("images").path).filter { $0.hasSuffix(".png") }

@@ -22,10 +22,12 @@ typedef struct {
     char error[256];
 } cio_raster;
 
-/// The most pixels a PNG or JPEG may claim (2^28, e.g. 16384 × 16384): a header beyond
-/// that is damaged or hostile and is refused before its buffer is allocated (fuzzing found
-/// a 703-byte JPEG claiming 65500 × 65500 that took 21 s and 4 GB).
-#define CIO_MAX_PIXELS ((uint64_t)1 << 28)
+/// The most pixels a PNG or JPEG may claim: by default 2^28 (e.g. 16384 × 16384); a header
+/// beyond that is damaged or hostile and is refused before its buffer is allocated (fuzzing
+/// found a 703-byte JPEG claiming 65500 × 65500 that took 21 s and 4 GB). The environment
+/// variable SEGTUNE_MAX_PIXELS (a positive whole number) replaces it, for larger images.
+#define CIO_DEFAULT_MAX_PIXELS ((uint64_t)1 << 28)
+uint64_t cio_max_pixels(void);
 
 /// libpng's version string.
 const char *cio_png_version(void);

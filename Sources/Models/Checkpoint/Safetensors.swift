@@ -63,7 +63,10 @@ public func writeSafetensors(_ tensors: [String: Tensor], metadata: [String: Str
         try handle.synchronize()
     } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw fail("cannot write (\(error))")
+        // The system's words ("No space left on device"), not Foundation's wrapper around them.
+        var cause = error as NSError
+        while let underlying = cause.userInfo[NSUnderlyingErrorKey] as? NSError { cause = underlying }
+        throw fail("cannot write (\(cause.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(cause.code))) : cause.localizedDescription))")
     }
     guard rename(temporary.path, url.path) == 0 else {
         let reason = String(cString: strerror(errno))
