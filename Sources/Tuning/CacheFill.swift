@@ -15,11 +15,11 @@ public func fillEmbeddingCache(_ folders: [URL], window: Window, labels: LabelSe
     for folder in folders {
         do {
             var dataset = try discoverDataset(at: folder)
-            if let warning = dataset.unpairedWarning { observer.warn(warning) }
+            if let warning = dataset.unpairedWarning { observer.event(.datasetWarning(warning)) }
             if let shard {
                 let all = dataset.cases.count
                 dataset.cases = dataset.cases.filter { shard.owns($0.name) }
-                observer.note("\(folder.relativePath): " + shard.summary(taking: dataset.cases.map(\.name), of: all))
+                observer.event(.shard(folder: folder.relativePath, shard, taking: dataset.cases.map(\.name), of: all))
             }
             let loaded = loadLabeledSlices(dataset, window: window, labels: labels, fieldOfView: fieldOfView)
             loaded.failures.forEach(observer.failed)
@@ -31,7 +31,7 @@ public func fillEmbeddingCache(_ folders: [URL], window: Window, labels: LabelSe
                 if ran { encoded += 1 }
                 observer.update(done)
             }
-            observer.finish("\(folder.relativePath): \(encoded) images encoded, \(variants - encoded) already cached")
+            observer.event(.cacheFilled(folder: folder.relativePath, encoded: encoded, cached: variants - encoded))
         } catch let error as InputError {
             failures += 1
             observer.failed(error)

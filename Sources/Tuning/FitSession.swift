@@ -3,29 +3,6 @@ import Imaging
 import Models
 import Tensors
 
-/// What `fit` reports while it works: the CLI prints it, another program may show it.
-public protocol FitObserver: AnyObject {
-    func note(_ line: String)
-    func warn(_ line: String)
-    /// A case that could not be used (the others still train).
-    func failed(_ error: InputError)
-    /// Encoding the training variants and validation images, `total` in all.
-    func start(_ label: String, total: Int)
-    func update(_ done: Int)
-    func finish(_ line: String)
-    /// Within an epoch.
-    func step(_ step: Int, of steps: Int)
-    func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool)
-    /// An epoch of the cascade's stage 2 (its validation Dice is the cascade's).
-    func stage2Epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool)
-}
-
-extension FitObserver {
-    public func stage2Epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) {
-        epoch(record, of: epochs, isBest: isBest)
-    }
-}
-
 /// What to fit: the data, how to read it, the prompts and training settings, where the
 /// task and the embedding cache live.
 public struct FitRequest: Sendable {
@@ -112,14 +89,6 @@ public final class FitSession {
         self.request = request
     }
 
-    /// Said when every training slice holds the structure (a volume cut to the organ).
-    public static let noEmptySliceWarning = """
-        every training slice holds the structure: the task never sees a slice without it, and \
-        on a scan that extends past the structure it will mark something on the slices where the \
-        structure is absent (docs/tuning.md, "Slices without the structure"). Train on volumes that \
-        extend past it, or predict only the slices that hold it
-        """
-
     /// Runs the fit; `shouldStop` is checked after every step (Ctrl-C).
     public func run(observer progress: FitObserver, shouldStop: () -> Bool = { false }) throws -> FitResult {
         let settings = request.settings
@@ -132,7 +101,7 @@ public final class FitSession {
 
         // The data: cases split by name, then slices, augmentations and embeddings.
         let dataset = try discoverDataset(at: request.dataset)
-        if let warning = dataset.unpairedWarning { progress.warn(warning) }
+        if let warning = dataset.unpairedWarning { progress.event(.datasetWarning(warning)) }
         var loaded = loadLabeledSlices(dataset, window: window, labels: labels, fieldOfView: request.fieldOfView)
         var validationSlices: [LabeledSlice]
         var trainingCases: [String], validationCases: [String]
@@ -149,8 +118,8 @@ public final class FitSession {
         }
         for failure in loaded.failures { progress.failed(failure) }
         let windowsUsed = windowSummary(loaded.windows)
-        progress.note("window: " + windowsUsed.joined(separator: "; "))
-        if request.fieldOfView == .body { progress.note("crop: " + cropSummary(loaded.slices + validationSlices)) }
+        progress.event(.windows(windowsUsed))
+        if request.fieldOfView == .body { progress.event(.crop(cropSummary(loaded.slices + validationSlices))) }
         let trainingSet = Set(trainingCases)
         var trainingSlices = loaded.slices.filter { trainingSet.contains($0.caseName) }
         // The stored atlas holds every slice of the training cases, a validation slab included.
@@ -164,12 +133,12 @@ public final class FitSession {
                 slab = chosen
                 validationSlices = trainingSlices.filter { $0.caseName == chosen.caseName && chosen.validates($0.index) }
                 trainingSlices.removeAll { $0.caseName == chosen.caseName && chosen.excludesFromTraining($0.index) }
-                progress.note("\(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s"), none to hold out: validating on \(chosen.description)")
+                progress.event(.validatingOnSlab(chosen, trainingCases: trainingCases.count))
             } else {
                 validationNote = settings.validationFraction > 0
                     ? "nothing to validate on: too few cases and slices to hold any out; the best epoch is the lowest training loss"
                     : "nothing to validate on (--val-fraction 0); the best epoch is the lowest training loss"
-                progress.warn(validationNote! + ". Give more cases, or a separate validation set")
+                progress.event(.noValidation(fractionIsZero: settings.validationFraction <= 0))
             }
         }
         guard !trainingSlices.isEmpty else {
@@ -188,7 +157,7 @@ public final class FitSession {
         manifest.training.validationNote = validationNote
         manifest.training.slicesWithoutStructure = trainingSlices.filter { $0.mask.foregroundCount == 0 }.count
         if manifest.training.slicesWithoutStructure == 0 && trainingSlices.contains(where: \.isVolumeSlice) {
-            progress.warn(Self.noEmptySliceWarning)
+            progress.event(.noSliceWithoutStructure)
         }
         let startBox = settings.mode == .decoder && !settings.withBox
             ? meanStructureBox(trainingSlices, inputSize: segmenter.model.promptEncoder.inputImageSize) : nil
@@ -220,19 +189,19 @@ public final class FitSession {
             training = makeDeepExamples(trainingSlices, segmenter: segmenter)
             validation = makeDeepExamples(validationSlices, segmenter: segmenter)
             variants = 1
-            progress.note("deep mode: \(settings.vptTokens) visual prompt tokens in each encoder attention block; the encoder runs at every step")
+            progress.event(.deepMode(visualPromptTokens: settings.vptTokens))
         } else {
             let augmentations = AugmentationGroup.variants(settings.augmentations)
-            progress.note("augmentation: " + (settings.augmentations.isEmpty ? "none" : settings.augmentations.map(\.rawValue).joined(separator: ", "))
-                          + " (\(augmentations.count) image\(augmentations.count == 1 ? "" : "s") per training slice)"
-                          + (tuner.positionJitterCells.map { String(format: "; each step moves its slice by up to %.2f of the frame (%d cells)", settings.positionJitter, $0) } ?? ""))
+            progress.event(.augmentation(settings.augmentations, imagesPerSlice: augmentations.count,
+                                         jitter: tuner.positionJitterCells.map { (settings.positionJitter, $0) }))
             (training, validation) = try embeddedExamples(trainingSlices, augmentations, validationSlices,
                                                           cache: cache, progress: progress)
             variants = augmentations.count
         }
         phases.lap("reading and embedding")
         tuner.emptyTargetSmooth = meanStructurePixels(training)
-        progress.note("training on \(trainingSlices.count) slices of \(trainingCases.count) case\(trainingCases.count == 1 ? "" : "s") × \(variants) variant\(variants == 1 ? "" : "s"), validating on \(validation.count) slices" + (slab.map { " (a slab of \($0.caseName))" } ?? " of \(validationCases.count) case\(validationCases.count == 1 ? "" : "s")"))
+        progress.event(.training(slices: trainingSlices.count, cases: trainingCases.count, variants: variants,
+                                 validationSlices: validation.count, validationCases: validationCases.count, slab: slab))
 
         // The cascade's stage 2 needs the frozen encoder's embeddings of the validation
         // slices: computed once here (decoder mode already has them).
@@ -243,8 +212,7 @@ public final class FitSession {
         let untuned = history.isEmpty && !validation.isEmpty ? tuner.zeroShotScore(validation) : nil
         let initial = history.isEmpty && !validation.isEmpty ? loop.score() : nil
         if let untuned, let initial {
-            progress.note(String(format: "before tuning: validation Dice %.4f (IoU %.4f) for the untuned model with a whole-image box, %.4f with the initial prompts",
-                                 untuned.dice, untuned.iou, initial.dice))
+            progress.event(.beforeTuning(untuned: untuned, initialDice: initial.dice))
         }
 
         let reason = try loop.run(
@@ -276,17 +244,7 @@ public final class FitSession {
         let validationAtlas = keepsAtlas ? SliceAtlas(training) : nil
         if stop != .interrupted, let cascadeValidation, let cascade = tuner.chooseCascade(cascadeValidation, stage2: stage2, atlas: validationAtlas) {
             manifest.cascade = cascade
-            let boxStage = cascade.tunedStage2 == true ? "tuned stage 2" : "frozen model"
-            let locator = cascade.locator == .atlas ? "atlas" : "stage-1 tokens"
-            progress.note(String(format: "cascade (%@ → box + margin → %@): validation Dice %.4f with margin %.3f, %d round%@, against %.4f for stage 1 alone%@: %@",
-                                 locator, boxStage, cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
-                                 cascade.atlasDice.map { String(format: " and %.4f for the atlas's boxes with the margin alone", $0) } ?? "",
-                                 cascade.enabled ? "predictions use it" : "not used"))
-            if let slab {
-                // Stage 1 is at its best on its own training volume, so the slab undervalues a margin.
-                progress.note("the cascade was chosen on a slab of \(slab.caseName), where the tokens are at their best; "
-                              + "to choose it where they meet another patient, give --val with that patient's scan (docs/tuning.md)")
-            }
+            progress.event(.cascadeChosen(cascade, slab: slab))
         }
         if manifest.cascade != nil { phases.lap("cascade choice") }
         var prompts = TaskStore.namedPrompts(tuner.arena, values: loop.bestValues)
@@ -294,13 +252,11 @@ public final class FitSession {
         if keepsAtlas {
             let atlas = SliceAtlas(atlasSlices, segmenter: segmenter)
             prompts.merge(atlas.tensors) { a, _ in a }
-            let scans = Set(atlas.positions.compactMap { $0?.scan }).count
-            progress.note("atlas: \(atlas.thumbnails.count) slice\(atlas.thumbnails.count == 1 ? "" : "s") kept in the task"
-                          + (scans > 0 ? " (\(scans) scan\(scans == 1 ? "" : "s") with slice positions)" : "")
-                          + (slab != nil ? ", the validation slab's included" : "") + ", 16 KiB each (fit --no-atlas keeps none; docs/tuning.md, \"Atlas\")")
+            progress.event(.atlasKept(slices: atlas.thumbnails.count, scansWithPositions: Set(atlas.positions.compactMap { $0?.scan }).count,
+                                      includesSlab: slab != nil))
         }
         try store.save(manifest, prompts: prompts)
-        progress.note("\(stop == .interrupted ? "interrupted" : reason.rawValue): task '\(request.task)' saved in \(store.folder(request.task).path) (\(phases.summary))")
+        progress.event(.saved(task: request.task, folder: store.folder(request.task), stop: stop == .interrupted ? .interrupted : reason, phases: phases.laps))
 
         return FitResult(manifest: manifest, folder: store.folder(request.task), stop: stop,
                          untuned: untuned, initial: initial, failures: loaded.failures)
@@ -312,9 +268,7 @@ public final class FitSession {
                              progress: FitObserver, shouldStop: () -> Bool) -> (PromptTuner, TrainingLoop.StopReason) {
         let errors = stage1.measureBoxErrors(training)
         let stage2 = Stage2Training(stage1: request.settings, errors: errors)
-        let m = errors.medians
-        progress.note(String(format: "stage 2: stage 1's boxes on %d training slices are off by (x0 %+.3f, y0 %+.3f, x1 %+.3f, y1 %+.3f) of the image side (medians), %d missed; training %d tokens beside boxes drawn from those errors, %d epochs",
-                             errors.offsets.count, m[0], m[1], m[2], m[3], errors.missed, stage2.settings.sparseTokens, stage2.settings.epochs))
+        progress.event(.stage2(errors: errors, tokens: stage2.settings.sparseTokens, epochs: stage2.settings.epochs))
         return stage2.run(segmenter: segmenter, stage1: stage1, training: training, validation: validation,
                           shouldStop: shouldStop, onStep: { step, steps in progress.step(step, of: steps) },
                           onEpoch: { end in progress.stage2Epoch(end.record, of: stage2.settings.epochs, isBest: end.isBest) })
@@ -334,7 +288,7 @@ public final class FitSession {
             if ran { encoded += 1 }
             progress.update(training.count + done)
         }
-        progress.finish("embedded \(variants) images (\(encoded) encoded, \(variants - encoded) from the cache)")
+        progress.event(.embedded(total: variants, encoded: encoded))
         return (training, validation)
     }
 
@@ -356,7 +310,7 @@ public final class FitSession {
 /// Wall-clock time per phase of a fit, for its last line: "stage 1 212 s, stage 2 98 s".
 struct PhaseClock {
     private var last = Date()
-    private var laps: [(String, TimeInterval)] = []
+    private(set) var laps: [(name: String, seconds: Double)] = []
 
     mutating func lap(_ name: String) {
         let now = Date()
@@ -364,18 +318,15 @@ struct PhaseClock {
         last = now
     }
 
-    var summary: String { laps.map { String(format: "%@ %.0f s", $0.0, $0.1) }.joined(separator: ", ") }
 }
 
-/// What the body crop kept, per case: "ct 116×95 at x 3, y 4" (the first few cases).
-private func cropSummary(_ slices: [LabeledSlice]) -> String {
-    var seen = Set<String>(), parts: [String] = []
+/// What the body crop kept, per case (the first three): its size and where it starts.
+private func cropSummary(_ slices: [LabeledSlice]) -> [(caseName: String, width: Int, height: Int, origin: (x: Int, y: Int)?)] {
+    var seen = Set<String>(), parts: [(caseName: String, width: Int, height: Int, origin: (x: Int, y: Int)?)] = []
     for slice in slices where seen.insert(slice.caseName).inserted {
-        let at = slice.region.map { " at x \($0.x), y \($0.y)" } ?? ""
-        parts.append("\(slice.caseName) \(slice.image.width)×\(slice.image.height)\(at)")
+        parts.append((slice.caseName, slice.image.width, slice.image.height, slice.region.map { ($0.x, $0.y) }))
     }
-    let shown = parts.prefix(3).joined(separator: ", ") + (parts.count > 3 ? ", …" : "")
-    return "each slice cropped to the body (\(shown)); --crop none keeps the whole slice"
+    return parts
 }
 
 /// The prompts of a task file as one flat buffer in `arena`'s layout.

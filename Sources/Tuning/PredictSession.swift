@@ -52,12 +52,13 @@ public protocol PredictObserver: AnyObject {
     func caseDone(_ name: String, slices: Int, seconds: Double, index: Int, of count: Int)
     /// One line naming the file and the reason; the batch goes on.
     func caseFailed(_ name: String, error: String)
-    /// Something about a case's masks a user should know (they were written).
-    func caseNote(_ name: String, _ line: String)
+    /// A task's atlas placed `slices` of the case's `of` slices beyond the span of the
+    /// training scan it matched and left them empty (the masks were written).
+    func slicesBeyondAtlas(_ name: String, task: String, slices: Int, of: Int)
 }
 
 extension PredictObserver {
-    public func caseNote(_ name: String, _ line: String) {}
+    public func slicesBeyondAtlas(_ name: String, task: String, slices: Int, of: Int) {}
 }
 
 /// What one batch did: with shards, one per shard (`predict --json`).
@@ -164,8 +165,7 @@ public final class PredictSession {
             try writePredictedMask(predicted.mask, of: volume, name: input.name, formats: output.formats,
                                    overlays: output.overlays ? predicted.shown : nil, label: predicted.name, to: folder)
             if predicted.slicesBeyondAtlas > 0 {
-                observer?.caseNote(input.name, "task '\(predicted.name)': \(predicted.slicesBeyondAtlas) of \(volume.slices.count) slices lie beyond "
-                                   + "the span of the training scan its atlas matched, and are left empty (docs/tuning.md, \"Atlas\")")
+                observer?.slicesBeyondAtlas(input.name, task: predicted.name, slices: predicted.slicesBeyondAtlas, of: volume.slices.count)
             }
         }
         return volume.slices.count

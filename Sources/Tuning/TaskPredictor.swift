@@ -71,7 +71,7 @@ public struct TaskPredictor {
     public var needsBox: Bool { manifest.prompts.withBox }
 
     /// Whether fit recorded that no training slice lacked the structure: on slices of a
-    /// volume without it, this task's masks are false positives (FitSession.noEmptySliceWarning).
+    /// volume without it, this task's masks are false positives (FitEvent.noSliceWithoutStructure).
     public var neverSawAbsence: Bool { manifest.training.slicesWithoutStructure == 0 }
 
     /// Whether the task decodes the plain encoder's embedding, which tasks on the same

@@ -210,7 +210,12 @@ final class BatchProgress: PredictObserver {
 
     func caseFailed(_ name: String, error: String) { printError(error) }
 
-    func caseNote(_ name: String, _ line: String) { if !quiet { printWarning("\(name): \(line)") } }
+    func slicesBeyondAtlas(_ name: String, task: String, slices: Int, of count: Int) {
+        if !quiet {
+            printWarning("\(name): task '\(task)': \(slices) of \(count) slices lie beyond the span of the training scan its atlas matched, "
+                         + "and are left empty (docs/tuning.md, \"Atlas\")")
+        }
+    }
 
     private func shows(_ count: Int) -> Bool { !quiet && (count > 1 || reportsCases) }
 }

@@ -62,8 +62,15 @@ final class Progress: FitObserver {
 
     init(quiet: Bool) { self.quiet = quiet }
 
-    func note(_ line: String) { if !quiet { writeToStderr(line) } }
-    func warn(_ line: String) { printWarning(line) }
+    func event(_ event: FitEvent) {
+        let (text, isWarning) = event.line
+        switch event {
+        case .embedded, .cacheFilled: finish(text)   // the end of the progress bar, with its time
+        default:
+            if isWarning { printWarning(text) } else if !quiet { writeToStderr(text) }
+        }
+    }
+
     func failed(_ error: InputError) { printError(error.description) }
 
     func start(_ label: String, total: Int) {
@@ -84,7 +91,7 @@ final class Progress: FitObserver {
         }
     }
 
-    func finish(_ line: String) {
+    private func finish(_ line: String) {
         if quiet { return }
         if isTerminal { writeToStderr(raw: "\r\u{1B}[K") }
         writeToStderr("\(line) in \(duration(Date().timeIntervalSince(started)))")

@@ -23,12 +23,10 @@ struct PublicAPIWorkflowTests {
     }
 
     final class Quiet: FitObserver {
-        func note(_ line: String) {}
-        func warn(_ line: String) {}
+        func event(_ event: FitEvent) {}
         func failed(_ error: InputError) { Issue.record("\(error)") }
         func start(_ label: String, total: Int) {}
         func update(_ done: Int) {}
-        func finish(_ line: String) {}
         func step(_ step: Int, of steps: Int) {}
         func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) {}
     }

@@ -64,13 +64,11 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
 /// `FitSession` is `segtune fit` without the CLI: a tiny dataset of demo slices, one epoch.
 @Suite(.enabled(if: hasCheckpoint)) struct FitSessionTests {
     final class Recorder: FitObserver {
-        var lines: [String] = [], epochs: [TaskManifest.EpochRecord] = [], stage2Epochs: [TaskManifest.EpochRecord] = []
-        func note(_ line: String) { lines.append(line) }
-        func warn(_ line: String) { lines.append("warning: " + line) }
-        func failed(_ error: InputError) { lines.append("error: \(error)") }
+        var events: [FitEvent] = [], failures: [InputError] = [], epochs: [TaskManifest.EpochRecord] = [], stage2Epochs: [TaskManifest.EpochRecord] = []
+        func event(_ event: FitEvent) { events.append(event) }
+        func failed(_ error: InputError) { failures.append(error) }
         func start(_ label: String, total: Int) {}
         func update(_ done: Int) {}
-        func finish(_ line: String) { lines.append(line) }
         func step(_ step: Int, of steps: Int) {}
         func epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) { self.epochs.append(record) }
         func stage2Epoch(_ record: TaskManifest.EpochRecord, of epochs: Int, isBest: Bool) { stage2Epochs.append(record) }
@@ -104,7 +102,7 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         // Stage 2 trained (at least 2 epochs), judged by the cascade's Dice; validation chose
         // the frozen or the tuned box stage, and the tuned tokens are stored only if chosen.
         #expect(recorder.stage2Epochs.count == 2 && recorder.stage2Epochs.allSatisfy { $0.validationDice != nil })
-        #expect(recorder.lines.contains { $0.hasPrefix("stage 2: stage 1's boxes on 3 training slices") })
+        #expect(recorder.events.contains { if case .stage2(let errors, _, _) = $0 { errors.offsets.count == 3 } else { false } })
         let cascade = try #require(result.manifest.cascade)
         let tuned = try #require(cascade.tunedStage2)
         // Boxes from stage 1: 5 margins × 2 rounds × 2 box stages; from the atlas, judged
@@ -114,7 +112,22 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         let stored = try TaskStore(root: request.tasksDirectory).loadPrompts("wm")
         #expect((stored[TaskPredictor.stage2TokensKey] != nil) == tuned)
         #expect(try SliceAtlas.stored(in: stored)?.thumbnails.count == 3)
-        #expect(recorder.lines.contains { $0.hasPrefix("embedded 4 images (4 encoded") })
+        #expect(recorder.events.contains { if case .embedded(total: 4, encoded: 4) = $0 { true } else { false } })
+        // Each step reported as data, in order: read, split, embedded, trained, chosen, stored.
+        #expect(recorder.failures.isEmpty)
+        #expect(recorder.events.compactMap { event -> String? in
+            switch event {
+            case .windows: "windows"
+            case .embedded: "embedded"
+            case .training(slices: 3, cases: 3, variants: 1, validationSlices: 1, validationCases: 1, slab: nil): "training"
+            case .beforeTuning: "before"
+            case .stage2: "stage 2"
+            case .cascadeChosen(let chosen, slab: nil): chosen == cascade ? "cascade" : "another cascade"
+            case .atlasKept(slices: 3, scansWithPositions: 0, includesSlab: false): "atlas"
+            case .saved(task: "wm", _, stop: .finished, let phases): phases.map(\.name) == ["reading and embedding", "stage 1", "stage 2", "cascade choice"] ? "saved" : "phases?"
+            default: nil
+            }
+        } == ["windows", "embedded", "training", "before", "stage 2", "cascade", "atlas", "saved"])
 
         // A second session over the same task refuses to overwrite it.
         #expect(throws: FitError.self) {
