@@ -45,7 +45,8 @@ extension FitEvent {
             var text = String(format: "cascade (%@ → box + margin → %@): validation Dice %.4f with margin %.3f, %d round%@, against %.4f for stage 1 alone%@: %@",
                               locator, boxStage, cascade.cascadeDice, cascade.margin, cascade.rounds, cascade.rounds == 1 ? "" : "s", cascade.stage1Dice,
                               cascade.atlasDice.map { String(format: " and %.4f for the atlas's boxes with the margin alone", $0) } ?? "",
-                              cascade.enabled ? "predictions use it" : "not used")
+                              cascade.enabled ? "predictions use it"
+                                : "not used" + (cascade.atlasDice != nil ? "; in a volume, stage 1's masks are kept only on the slices where the atlas finds the structure" : ""))
             if let slab {
                 // Stage 1 is at its best on its own training volume, so the slab undervalues a margin.
                 text += "\nthe cascade was chosen on a slab of \(slab.caseName), where the tokens are at their best; "

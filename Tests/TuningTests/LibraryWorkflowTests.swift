@@ -104,11 +104,13 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         #expect(recorder.stage2Epochs.count == 2 && recorder.stage2Epochs.allSatisfy { $0.validationDice != nil })
         #expect(recorder.events.contains { if case .stage2(let errors, _, _) = $0 { errors.offsets.count == 3 } else { false } })
         let cascade = try #require(result.manifest.cascade)
-        let tuned = try #require(cascade.tunedStage2)
+        let tuned = try #require(cascade.tunedStage2 as Bool?)
         // Boxes from stage 1: 5 margins × 2 rounds × 2 box stages; from the atlas, judged
         // with the margin alone and as predict grows them: 3 × 2 × 2 each (Atlas.swift).
         #expect(cascade.tried.keys.contains("tuned stage 2, margin 0.10, 1 round") && cascade.tried.count == 20 + 2 * 12)
         #expect(cascade.tried.keys.contains("atlas, margin alone, margin 0.025, 2 rounds") && cascade.atlasDice != nil)
+        // Whichever boxes it prefers, the cascade is used only where it beats stage 1 on validation.
+        #expect(cascade.enabled == CascadeChoice.isWorthUsing(cascade: cascade.cascadeDice, stage1: cascade.stage1Dice))
         let stored = try TaskStore(root: request.tasksDirectory).loadPrompts("wm")
         #expect((stored[TaskPredictor.stage2TokensKey] != nil) == tuned)
         #expect(try SliceAtlas.stored(in: stored)?.thumbnails.count == 3)

@@ -62,9 +62,10 @@ public struct CascadeChoice: Codable, Sendable, Equatable {
     /// a few percent of the crop, so its boxes are never used bare.
     public static let atlasMargins: [Double] = [0.025, 0.05, 0.075]
 
-    /// How far below the tokens' validation Dice the atlas may score and still be chosen:
-    /// validation on the training scan flatters the tokens, which follow how the structure
-    /// looked there, while the atlas follows anatomy (docs/tuning.md, "Atlas").
+    /// How far below the tokens' validation Dice the atlas may score and still be preferred
+    /// to their boxes: validation on the training scan flatters the tokens, which follow how
+    /// the structure looked there, while the atlas follows anatomy (docs/tuning.md, "Atlas").
+    /// Whichever boxes are preferred, the cascade is used only where it beats stage 1.
     public static let atlasTolerance = 0.05
 
     static func prefersAtlas(atlas: Double, tokens: Double) -> Bool { atlas >= tokens - atlasTolerance }
@@ -328,7 +329,10 @@ extension PromptTuner {
                                    rounds: fromTokens.rounds, stage1Dice: stage1, cascadeDice: fromTokens.dice, tried: tried,
                                    tunedStage2: tuned == nil ? nil : fromTokens.tuned, locator: .tokens, atlasDice: atlasFinds?.dice)
         if let fromAtlas, let atlasFinds, CascadeChoice.prefersAtlas(atlas: atlasFinds.dice, tokens: max(stage1, choice.enabled ? fromTokens.dice : stage1)) {
-            (choice.enabled, choice.margin, choice.rounds, choice.cascadeDice) = (true, fromAtlas.margin, fromAtlas.rounds, fromAtlas.dice)
+            // The atlas rather than the tokens' boxes; used only where it also beats stage 1
+            // alone, so the default is never below stage 1 on validation (docs/tuning.md, "Atlas").
+            (choice.enabled, choice.margin, choice.rounds, choice.cascadeDice) = (CascadeChoice.isWorthUsing(cascade: fromAtlas.dice, stage1: stage1),
+                                                                                   fromAtlas.margin, fromAtlas.rounds, fromAtlas.dice)
             (choice.tunedStage2, choice.locator) = (tuned == nil ? nil : fromAtlas.tuned, .atlas)
         }
         return choice

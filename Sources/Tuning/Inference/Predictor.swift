@@ -122,11 +122,15 @@ public final class Predictor {
             for s in sharing { shownByTask[s] = shown }
             let region = bodyRegion(ofVolume: shown, fieldOfView: view.fieldOfView)
             let spacing = volume.spacing.flatMap { $0.count > 2 ? $0[2] : nil }
-            // Tasks that all box by their atlas encode only the slices it boxes (atlasMasks).
-            if !boxesGiven, !options.encodeEverySlice, !tasks.isEmpty,
-               sharing.allSatisfy({ cascades[$0] != nil && tasks[$0].usesSharedEmbedding && Self.locator(of: tasks[$0], options: options) == .atlas }) {
-                for (t, found) in try atlasMasks(sharing.map { (t: $0, cascade: cascades[$0]!) }, shown: shown, region: region,
-                                                 spacing: spacing, isVolume: images.count > 1, threshold: logit) {
+            let isVolume = images.count > 1
+            // Tasks whose masks the atlas gates (its boxes, or where it finds the structure)
+            // encode only the slices it boxes (atlasMasks).
+            if !boxesGiven, !options.encodeEverySlice, !tasks.isEmpty, sharing.allSatisfy({ t in
+                tasks[t].usesSharedEmbedding && (cascades[t] != nil ? Self.locator(of: tasks[t], options: options) == .atlas
+                                                                    : Self.atlasGatesStage1(tasks[t], options: options, isVolume: isVolume))
+            }) {
+                for (t, found) in try atlasMasks(sharing.map { (t: $0, cascade: cascades[$0]) }, shown: shown, region: region,
+                                                 spacing: spacing, isVolume: isVolume, threshold: logit) {
                     (slices[t], slicesBeyondAtlas[t]) = (found.masks, found.beyondSpan)
                 }
                 continue
@@ -179,7 +183,14 @@ public final class Predictor {
                 }
             }
             for t in sharing where !tasks.isEmpty && !boxesGiven {
-                guard let cascade = cascades[t] else { continue }
+                guard let cascade = cascades[t] else {
+                    if Self.atlasGatesStage1(tasks[t], options: options, isVolume: isVolume) {
+                        let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: 0)
+                        slices[t] = zip(slices[t], found.boxes).map { mask, box in box == nil ? .empty(width: mask.width, height: mask.height) : mask }
+                        slicesBeyondAtlas[t] = found.beyondSpan
+                    }
+                    continue
+                }
                 var located: [BoxPrompt?]?
                 let locator = Self.locator(of: tasks[t], options: options)
                 if locator != .tokens {
@@ -210,21 +221,31 @@ public final class Predictor {
     /// stored slices. A slice the atlas leaves without a box gets an empty mask whatever
     /// the encoder says, so the atlas runs first (on thumbnails) and only the slices with a
     /// box are encoded, once for all these tasks.
-    private func atlasMasks(_ tasksHere: [(t: Int, cascade: (margin: Double, rounds: Int))], shown: [Image], region: PixelRegion,
+    private func atlasMasks(_ tasksHere: [(t: Int, cascade: (margin: Double, rounds: Int)?)], shown: [Image], region: PixelRegion,
                             spacing: Double?, isVolume: Bool, threshold: Float) throws -> [Int: (masks: [Mask], beyondSpan: Int)] {
         let geometries = shown.map { prepare($0.cropped(to: region), with: segmenter) }
         var embeddings = [Tensor?](repeating: nil, count: geometries.count)
+        func embedding(_ z: Int) throws -> Tensor {
+            if let embedding = embeddings[z] { return embedding }
+            embeddings[z] = try plainEmbedding(geometries[z])
+            return embeddings[z]!
+        }
         var result: [Int: (masks: [Mask], beyondSpan: Int)] = [:]
         for (t, cascade) in tasksHere {
-            let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: cascade.margin)
-            let masks = try cascadeMasks(
-                coarse: geometries.map { .empty(width: $0.originalWidth, height: $0.originalHeight) }, located: found.boxes,
-                isVolume: isVolume, margin: cascade.margin, rounds: cascade.rounds, stage2: tasks[t].boxStage(segmenter),
-                embedding: { z in
-                    if let embedding = embeddings[z] { return embedding }
-                    embeddings[z] = try plainEmbedding(geometries[z])
-                    return embeddings[z]!
-                }, geometries: geometries, threshold: threshold)
+            let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: cascade?.margin ?? 0)
+            let masks: [Mask]
+            if let cascade {
+                masks = try cascadeMasks(
+                    coarse: geometries.map { .empty(width: $0.originalWidth, height: $0.originalHeight) }, located: found.boxes,
+                    isVolume: isVolume, margin: cascade.margin, rounds: cascade.rounds, stage2: tasks[t].boxStage(segmenter),
+                    embedding: embedding, geometries: geometries, threshold: threshold)
+            } else {
+                // Stage 1 alone, where the atlas finds the structure.
+                masks = try geometries.indices.map { z in
+                    found.boxes[z] == nil ? .empty(width: geometries[z].originalWidth, height: geometries[z].originalHeight)
+                        : tasks[t].mask(embedding: try embedding(z), geometry: geometries[z], threshold: threshold)
+                }
+            }
             result[t] = (masks.indices.map { z in masks[z].placed(in: region, width: shown[z].width, height: shown[z].height) }, found.beyondSpan)
         }
         return result
@@ -261,6 +282,16 @@ public final class Predictor {
             return "task '\(task.manifest.name)' was trained with a box, which is its prompt: --locator has nothing to place"
         }
         return nil
+    }
+
+    /// Whether a task's stage-1 masks are kept only on the slices of a volume where its
+    /// atlas finds the structure: a task fitted with an atlas that chose stage 1 alone
+    /// (validation said its boxes do not beat the tokens' own masks), predicting as it
+    /// chose. The tokens never learned "none" from a scan cut to the structure; the atlas
+    /// knows the training scan's extent (docs/tuning.md, "Atlas").
+    public static func atlasGatesStage1(_ task: TaskPredictor, options: Options, isVolume: Bool) -> Bool {
+        isVolume && options.cascade == .auto && task.atlas != nil && task.usesSharedEmbedding && !task.needsBox
+            && task.manifest.cascade?.enabled == false
     }
 
     /// What gives a task's first cascade boxes: the option, else the task's choice.
