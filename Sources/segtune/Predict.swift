@@ -164,7 +164,7 @@ struct Predict: ParsableCommand {
         options.encodeEverySlice = allSlices
         for task in taskPredictors where task.neverSawAbsence {
             let atlas = cascade != .off && (Predictor.locator(of: task, options: options) != .tokens
-                                            || Predictor.atlasGatesStage1(task, options: options, isVolume: true))
+                                            || Predictor.atlasGates(task, options: options, isVolume: true))
             printWarning("task '\(task.manifest.name)' was trained on slices that all hold the structure: "
                          + (atlas ? "its atlas leaves slices beyond the training scan's span empty, but within that span, " : "")
                          + "on slices without it, its masks are false positives (docs/tuning.md, \"Slices without the structure\")")

@@ -134,34 +134,37 @@ private let haveData = FileManager.default.fileExists(atPath: totalSegmentator.a
         #expect(count > 0 && skipping.slices <= 21 - count && every.slices == 21, "\(beyond); encoded \(skipping.slices) and \(every.slices)")
         #expect(skipping.mask == every.mask)
 
-        // A task that chose stage 1 alone (the same prompts, its choice edited) keeps its
-        // masks only on the slices where its atlas finds the liver, encodes only those, and
-        // gives the same bytes with --all-slices; --cascade off is stage 1 everywhere.
-        let stage1Task = URL(fileURLWithPath: tasks).appendingPathComponent("liver-stage1")
-        try FileManager.default.copyItem(at: URL(fileURLWithPath: tasks).appendingPathComponent("liver"), to: stage1Task)
-        var edited = manifest
-        var choice = try #require(edited["cascade"] as? [String: Any])
-        choice["enabled"] = false
-        edited["cascade"] = choice
-        try JSONSerialization.data(withJSONObject: edited).write(to: stage1Task.appendingPathComponent("task.json"))
-        func stage1(_ extra: [String]) throws -> (slices: Int, stderr: String, file: URL) {
-            let folder = dir.appendingPathComponent("stage1-out-\(extra.joined())")
-            let run = try SegtuneBinary.run(["predict", "--task", "liver-stage1", "--tasks-dir", tasks, "--format", "nifti", "--json"]
-                                            + extra + [lower.path, "-o", folder.path])
-            #expect(run.status == 0, "\(run.stderr)")
-            let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
-            return (try #require(summary["slicesEncoded"] as? Int), run.stderr, folder.appendingPathComponent("lower.nii.gz"))
+        // A task that chose stage 1 alone, or the cascade from its tokens' boxes (the same
+        // prompts, its choice edited), keeps stage 1's masks only on the slices where its
+        // atlas finds the liver, encodes only those, and gives the same bytes with
+        // --all-slices; --cascade off is stage 1 everywhere.
+        for (name, enabled, locator) in [("liver-stage1", false, "atlas"), ("liver-tokens", true, "tokens")] {
+            let edited = URL(fileURLWithPath: tasks).appendingPathComponent(name)
+            try FileManager.default.copyItem(at: URL(fileURLWithPath: tasks).appendingPathComponent("liver"), to: edited)
+            var task = manifest
+            var choice = try #require(task["cascade"] as? [String: Any])
+            (choice["enabled"], choice["locator"]) = (enabled, locator)
+            task["cascade"] = choice
+            try JSONSerialization.data(withJSONObject: task).write(to: edited.appendingPathComponent("task.json"))
+            func run(_ extra: [String]) throws -> (slices: Int, stderr: String, file: URL) {
+                let folder = dir.appendingPathComponent("\(name)-out-\(extra.joined())")
+                let run = try SegtuneBinary.run(["predict", "--task", name, "--tasks-dir", tasks, "--format", "nifti", "--json"]
+                                                + extra + [lower.path, "-o", folder.path])
+                #expect(run.status == 0, "\(run.stderr)")
+                let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+                return (try #require(summary["slicesEncoded"] as? Int), run.stderr, folder.appendingPathComponent("lower.nii.gz"))
+            }
+            let gated = try run([]), gatedEvery = try run(["--all-slices"]), off = try run(["--cascade", "off"])
+            #expect(gated.stderr.contains("'\(name)': \(count) of 21 slices lie beyond the span"), "\(gated.stderr)")
+            #expect(gated.slices <= 21 - count && gatedEvery.slices == 21 && off.slices == 21, "\(name)")
+            #expect(try Data(contentsOf: gated.file) == Data(contentsOf: gatedEvery.file), "\(name)")
+            let marked = try Self.python(["-c", """
+                import sys, nibabel as nib, numpy as np
+                print(*[int((np.asanyarray(nib.load(f).dataobj).reshape(-1, 21, order="F") > 0).any(axis=0).sum()) for f in sys.argv[1:]])
+                """, gated.file.path, off.file.path])
+            let counts = marked.output.split(separator: "\n").last.map { $0.split(separator: " ").compactMap { Int($0) } } ?? []
+            #expect(counts.count == 2 && counts[0] <= 21 - count && counts[1] > counts[0], "\(name): slices marked, gated and off: \(marked.output)")
         }
-        let gated = try stage1([]), gatedEvery = try stage1(["--all-slices"]), off = try stage1(["--cascade", "off"])
-        #expect(gated.stderr.contains("'liver-stage1': \(count) of 21 slices lie beyond the span"), "\(gated.stderr)")
-        #expect(gated.slices <= 21 - count && gatedEvery.slices == 21 && off.slices == 21)
-        #expect(try Data(contentsOf: gated.file) == Data(contentsOf: gatedEvery.file))
-        let marked = try Self.python(["-c", """
-            import sys, nibabel as nib, numpy as np
-            print(*[int((np.asanyarray(nib.load(f).dataobj).reshape(-1, 21, order="F") > 0).any(axis=0).sum()) for f in sys.argv[1:]])
-            """, gated.file.path, off.file.path])
-        let counts = marked.output.split(separator: "\n").last.map { $0.split(separator: " ").compactMap { Int($0) } } ?? []
-        #expect(counts.count == 2 && counts[0] <= 21 - count && counts[1] > counts[0], "slices marked, gated and off: \(marked.output)")
     }
 
     /// A real JPEG 2000 CT series (its anonymiser emptied the UIDs, so the test gives the copy

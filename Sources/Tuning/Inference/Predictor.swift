@@ -126,8 +126,8 @@ public final class Predictor {
             // Tasks whose masks the atlas gates (its boxes, or where it finds the structure)
             // encode only the slices it boxes (atlasMasks).
             if !boxesGiven, !options.encodeEverySlice, !tasks.isEmpty, sharing.allSatisfy({ t in
-                tasks[t].usesSharedEmbedding && (cascades[t] != nil ? Self.locator(of: tasks[t], options: options) == .atlas
-                                                                    : Self.atlasGatesStage1(tasks[t], options: options, isVolume: isVolume))
+                tasks[t].usesSharedEmbedding && (cascades[t] != nil && Self.locator(of: tasks[t], options: options) == .atlas
+                                                 || Self.atlasGates(tasks[t], options: options, isVolume: isVolume))
             }) {
                 for (t, found) in try atlasMasks(sharing.map { (t: $0, cascade: cascades[$0]) }, shown: shown, region: region,
                                                  spacing: spacing, isVolume: isVolume, threshold: logit) {
@@ -183,14 +183,13 @@ public final class Predictor {
                 }
             }
             for t in sharing where !tasks.isEmpty && !boxesGiven {
-                guard let cascade = cascades[t] else {
-                    if Self.atlasGatesStage1(tasks[t], options: options, isVolume: isVolume) {
-                        let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: 0)
-                        slices[t] = zip(slices[t], found.boxes).map { mask, box in box == nil ? .empty(width: mask.width, height: mask.height) : mask }
-                        slicesBeyondAtlas[t] = found.beyondSpan
-                    }
-                    continue
+                if Self.atlasGates(tasks[t], options: options, isVolume: isVolume) {
+                    // Stage 1 only where the atlas finds the structure, before any cascade.
+                    let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: 0)
+                    slices[t] = zip(slices[t], found.boxes).map { mask, box in box == nil ? .empty(width: mask.width, height: mask.height) : mask }
+                    slicesBeyondAtlas[t] = found.beyondSpan
                 }
+                guard let cascade = cascades[t] else { continue }
                 var located: [BoxPrompt?]?
                 let locator = Self.locator(of: tasks[t], options: options)
                 if locator != .tokens {
@@ -232,19 +231,18 @@ public final class Predictor {
         }
         var result: [Int: (masks: [Mask], beyondSpan: Int)] = [:]
         for (t, cascade) in tasksHere {
-            let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: cascade?.margin ?? 0)
-            let masks: [Mask]
+            let gated = Self.atlasGates(tasks[t], options: options, isVolume: isVolume)
+            let found = tasks[t].atlas!.boxes(for: geometries, sliceSpacing: spacing, margin: gated ? 0 : cascade!.margin)
+            // Gated: stage 1 only where the atlas finds the structure (the rest never encoded).
+            let coarse = try geometries.indices.map { z in
+                !gated || found.boxes[z] == nil ? .empty(width: geometries[z].originalWidth, height: geometries[z].originalHeight)
+                    : tasks[t].mask(embedding: try embedding(z), geometry: geometries[z], threshold: threshold)
+            }
+            var masks = coarse
             if let cascade {
-                masks = try cascadeMasks(
-                    coarse: geometries.map { .empty(width: $0.originalWidth, height: $0.originalHeight) }, located: found.boxes,
-                    isVolume: isVolume, margin: cascade.margin, rounds: cascade.rounds, stage2: tasks[t].boxStage(segmenter),
-                    embedding: embedding, geometries: geometries, threshold: threshold)
-            } else {
-                // Stage 1 alone, where the atlas finds the structure.
-                masks = try geometries.indices.map { z in
-                    found.boxes[z] == nil ? .empty(width: geometries[z].originalWidth, height: geometries[z].originalHeight)
-                        : tasks[t].mask(embedding: try embedding(z), geometry: geometries[z], threshold: threshold)
-                }
+                masks = try cascadeMasks(coarse: coarse, located: gated ? nil : found.boxes, isVolume: isVolume, margin: cascade.margin,
+                                         rounds: cascade.rounds, stage2: tasks[t].boxStage(segmenter), embedding: embedding,
+                                         geometries: geometries, threshold: threshold)
             }
             result[t] = (masks.indices.map { z in masks[z].placed(in: region, width: shown[z].width, height: shown[z].height) }, found.beyondSpan)
         }
@@ -285,13 +283,18 @@ public final class Predictor {
     }
 
     /// Whether a task's stage-1 masks are kept only on the slices of a volume where its
-    /// atlas finds the structure: a task fitted with an atlas that chose stage 1 alone
-    /// (validation said its boxes do not beat the tokens' own masks), predicting as it
-    /// chose. The tokens never learned "none" from a scan cut to the structure; the atlas
-    /// knows the training scan's extent (docs/tuning.md, "Atlas").
-    public static func atlasGatesStage1(_ task: TaskPredictor, options: Options, isVolume: Bool) -> Bool {
-        isVolume && options.cascade == .auto && task.atlas != nil && task.usesSharedEmbedding && !task.needsBox
-            && task.manifest.cascade?.enabled == false
+    /// atlas finds the structure, before any cascade runs on them: a task fitted with an
+    /// atlas whose first boxes do not come from it, predicting stage 1 as it chose, or a
+    /// cascade from the tokens' boxes. The tokens never learned "none" from a scan cut to
+    /// the structure; the atlas knows the training scan's extent (docs/tuning.md, "Atlas").
+    /// `--cascade off` (stage 1 everywhere) is never gated.
+    public static func atlasGates(_ task: TaskPredictor, options: Options, isVolume: Bool) -> Bool {
+        guard isVolume, task.atlas != nil, task.usesSharedEmbedding, !task.needsBox else { return false }
+        switch options.cascade {
+        case .off: return false
+        case .auto where task.manifest.cascade?.enabled != true: return true
+        case .auto, .on: return locator(of: task, options: options) == .tokens
+        }
     }
 
     /// What gives a task's first cascade boxes: the option, else the task's choice.
