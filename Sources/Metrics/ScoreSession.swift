@@ -107,7 +107,7 @@ public struct ScoreResult: Sendable {
 }
 
 /// Results written by concurrent workers, one slot each.
-private final class Slots<Value>: @unchecked Sendable {
+final class Slots<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var values: [Value?]
     init(count: Int) { values = Array(repeating: nil, count: count) }

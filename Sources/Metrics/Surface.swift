@@ -96,7 +96,7 @@ public struct SurfaceDistances: Sendable {
         let p = surfaceVoxels(of: prediction, in: box), r = surfaceVoxels(of: reference, in: box)
         // A large box (a 3-D volume) runs its two transforms on two threads; small
         // ones stay on the caller's, which is already one of many parallel cases.
-        let results = DirectedResults()
+        let results = Slots<[Double]>(count: 2)
         let work = [(p, r), (r, p)]
         if box.count >= 1 << 20 {
             DispatchQueue.concurrentPerform(iterations: 2) { i in
@@ -105,14 +105,8 @@ public struct SurfaceDistances: Sendable {
         } else {
             for i in 0..<2 { results.set(i, distances(from: work[i].0, to: work[i].1, box: box, spacing: spacing)) }
         }
-        (predictionToReference, referenceToPrediction) = (results.values[0], results.values[1])
+        (predictionToReference, referenceToPrediction) = (results.values[0]!, results.values[1]!)
     }
-}
-
-private final class DirectedResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [[Double]] = [[], []]
-    func set(_ i: Int, _ v: [Double]) { lock.withLock { values[i] = v } }
 }
 
 private func distances(from a: [Bool], to b: [Bool], box: Box, spacing: [Double]) -> [Double] {

@@ -8,17 +8,6 @@ import Testing
 /// rerun with --skip-existing finishes the job.
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: SegtuneBinary.repositoryRoot.appendingPathComponent("models/lite_medsam.pth").path)))
 struct FaultInjectionCLITests {
-    /// Three cases of a real 24×20×6 CT crop and its label map, as a dataset folder.
-    private static func scans(in folder: URL) throws -> URL {
-        let scans = folder.appendingPathComponent("scans"), fixtures = SegtuneBinary.repositoryRoot.appendingPathComponent("fixtures/nrrd")
-        for sub in ["images", "masks"] { try FileManager.default.createDirectory(at: scans.appendingPathComponent(sub), withIntermediateDirectories: true) }
-        for name in ["a", "b", "c"] {
-            try FileManager.default.copyItem(at: fixtures.appendingPathComponent("ct.nii.gz"), to: scans.appendingPathComponent("images/\(name).nii.gz"))
-            try FileManager.default.copyItem(at: fixtures.appendingPathComponent("labels.nii.gz"), to: scans.appendingPathComponent("masks/\(name).nii.gz"))
-        }
-        return scans
-    }
-
     /// segtune under a limit of `kilobytes` per file written; its stderr comes back through
     /// a pipe (a file would be under the limit too), its stdout is dropped.
     private static func runLimited(_ kilobytes: Int, _ arguments: [String], in folder: URL) throws -> (status: Int32, errors: [String]) {
@@ -36,21 +25,10 @@ struct FaultInjectionCLITests {
         return (process.terminationStatus, text.split(separator: "\n").map(String.init).filter { !$0.contains("warning:") })
     }
 
-    /// Every file under `folder`, hidden ones (temporaries) included, relative to it.
-    private static func everything(in folder: URL) -> [String] {
-        (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? [])
-            .filter { !isDirectory(folder.appendingPathComponent($0)) }.sorted()
-    }
-
-    private static func isDirectory(_ url: URL) -> Bool {
-        var directory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: url.path, isDirectory: &directory) && directory.boolValue
-    }
-
     @Test func aFullDiskFailsEachCaseWithOneLineAndTheRerunFinishes() throws {
         let folder = try SegtuneBinary.temporaryFolder("segtune-full-disk")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scans = try Self.scans(in: folder)
+        let scans = try SegtuneBinary.threeCTCrops(in: folder)
         let predict = ["predict", "--box", "2,2,20,18", "--format", "png,nifti", "--threads", "1", scans.appendingPathComponent("images").path, "-o", "out"]
         let full = try Self.runLimited(0, predict, in: folder)
         #expect(full.status == 1)
@@ -59,11 +37,11 @@ struct FaultInjectionCLITests {
         for (line, name) in zip(full.errors, ["a", "b", "c"]) {
             #expect(line == "segtune: \(folder.path)/out/\(name)/0001.png: File too large", "\(line)")
         }
-        #expect(Self.everything(in: folder.appendingPathComponent("out")).isEmpty)
+        #expect(SegtuneBinary.files(in: folder.appendingPathComponent("out")).isEmpty)
 
         let rerun = try SegtuneBinary.run(predict + ["--skip-existing"], in: folder)
         #expect(rerun.status == 0, "\(rerun.stderr)")
-        #expect(Self.everything(in: folder.appendingPathComponent("out")) == ["a.nii.gz", "a/0001.png", "a/0002.png", "a/0003.png", "a/0004.png",
+        #expect(SegtuneBinary.files(in: folder.appendingPathComponent("out")) == ["a.nii.gz", "a/0001.png", "a/0002.png", "a/0003.png", "a/0004.png",
             "a/0005.png", "a/0006.png", "b.nii.gz", "b/0001.png", "b/0002.png", "b/0003.png", "b/0004.png", "b/0005.png", "b/0006.png",
             "c.nii.gz", "c/0001.png", "c/0002.png", "c/0003.png", "c/0004.png", "c/0005.png", "c/0006.png"])
     }
@@ -71,7 +49,7 @@ struct FaultInjectionCLITests {
     @Test func aCacheOnAFullDiskNamesTheCaseAndTheCacheFile() throws {
         let folder = try SegtuneBinary.temporaryFolder("segtune-full-cache")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scans = try Self.scans(in: folder)
+        let scans = try SegtuneBinary.threeCTCrops(in: folder)
         // An embedding is 4 MB: the masks (under 1 KB) fit, the cache's files do not.
         let full = try Self.runLimited(64, ["predict", "--box", "2,2,20,18", "--format", "nifti", "--threads", "1", "--cache-dir", "cache",
                                             scans.appendingPathComponent("images").path, "-o", "out"], in: folder)
@@ -79,14 +57,14 @@ struct FaultInjectionCLITests {
         for (line, name) in zip(full.errors, ["a", "b", "c"]) {
             #expect(line.hasPrefix("segtune: \(scans.path)/images/\(name).nii.gz: \(folder.path)/cache/") && line.hasSuffix(".safetensors: cannot write (File too large)"), "\(line)")
         }
-        #expect(Self.everything(in: folder.appendingPathComponent("cache")).isEmpty)
-        #expect(Self.everything(in: folder.appendingPathComponent("out")).isEmpty)
+        #expect(SegtuneBinary.files(in: folder.appendingPathComponent("cache")).isEmpty)
+        #expect(SegtuneBinary.files(in: folder.appendingPathComponent("out")).isEmpty)
     }
 
     @Test func aTaskThatCannotBeSavedIsOneLineAndLeavesNoTemporaries() throws {
         let folder = try SegtuneBinary.temporaryFolder("segtune-full-task")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scans = try Self.scans(in: folder)
+        let scans = try SegtuneBinary.threeCTCrops(in: folder)
         let embed = try SegtuneBinary.run(["embed", "--no-augment", "--label", "2", "--cache-dir", "cache", "--quiet", scans.path], in: folder)
         #expect(embed.status == 0, "\(embed.stderr)")
         // The embeddings are cached; the task's prompts with its atlas (about 200 KB) are past the limit.
@@ -96,7 +74,7 @@ struct FaultInjectionCLITests {
         #expect(fit.errors == ["segtune: \(folder.path)/tasks/t/prompts.safetensors: cannot write (File too large)"], "\(fit.errors)")
         // What the epoch saved before stays whole; no temporary is left beside it.
         let task = folder.appendingPathComponent("tasks/t")
-        #expect(Self.everything(in: task).allSatisfy { !$0.hasPrefix(".") }, "\(Self.everything(in: task))")
-        #expect(Self.everything(in: folder.appendingPathComponent("cache")).allSatisfy { !$0.hasPrefix(".") })
+        #expect(SegtuneBinary.files(in: task).allSatisfy { !$0.hasPrefix(".") }, "\(SegtuneBinary.files(in: task))")
+        #expect(SegtuneBinary.files(in: folder.appendingPathComponent("cache")).allSatisfy { !$0.hasPrefix(".") })
     }
 }

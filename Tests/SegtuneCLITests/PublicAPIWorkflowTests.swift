@@ -35,12 +35,7 @@ struct PublicAPIWorkflowTests {
         let folder = try SegtuneBinary.temporaryFolder("segtune-public-api")
         defer { try? FileManager.default.removeItem(at: folder) }
         // Three cases of a real 24×20×6 CT crop and its label map: two train, one validates.
-        let scans = folder.appendingPathComponent("scans"), fixtures = SegtuneBinary.repositoryRoot.appendingPathComponent("fixtures/nrrd")
-        for sub in ["images", "masks"] { try FileManager.default.createDirectory(at: scans.appendingPathComponent(sub), withIntermediateDirectories: true) }
-        for name in ["a", "b", "c"] {
-            try FileManager.default.copyItem(at: fixtures.appendingPathComponent("ct.nii.gz"), to: scans.appendingPathComponent("images/\(name).nii.gz"))
-            try FileManager.default.copyItem(at: fixtures.appendingPathComponent("labels.nii.gz"), to: scans.appendingPathComponent("masks/\(name).nii.gz"))
-        }
+        let scans = try SegtuneBinary.threeCTCrops(in: folder)
         let environment = ["SEGTUNE_MODELS": liteMedSAM.deletingLastPathComponent().path]
         func cli(_ arguments: [String]) throws -> SegtuneBinary.Run {
             let run = try SegtuneBinary.run(arguments, in: folder, environment: environment)
@@ -76,8 +71,8 @@ struct PublicAPIWorkflowTests {
         let shards = try [1, 2].map { try batch(Shard(index: $0, count: 2)) }
         #expect(shards.flatMap(\.0.done).sorted() == ["a", "b", "c"] && shards.allSatisfy { $0.0.failed.isEmpty })
         _ = try cli(["predict", "--task", "kidney", "--tasks-dir", "tasks", "--format", "nifti,png", "scans/images", "-o", "cli-out"])
-        let written = try files(in: out)
-        #expect(try written.count == 3 * (1 + 6) && written == files(in: folder.appendingPathComponent("cli-out")))
+        let written = SegtuneBinary.files(in: out)
+        #expect(written.count == 3 * (1 + 6) && written == SegtuneBinary.files(in: folder.appendingPathComponent("cli-out")))
         for name in written {
             let (ours, theirs) = try (Data(contentsOf: out.appendingPathComponent(name)), Data(contentsOf: folder.appendingPathComponent("cli-out/\(name)")))
             #expect(ours == theirs, "\(name) differs from the CLI's")
@@ -93,15 +88,5 @@ struct PublicAPIWorkflowTests {
         let cliScore = try SegtuneBinary.run(["score", "--json", "--ref-label", "2", out.path, scans.appendingPathComponent("masks").path],
                                              in: folder, environment: environment)
         #expect(cliScore.stdout == scored.report.json())
-    }
-
-    /// Every regular file under `folder`, as paths relative to it, sorted.
-    private func files(in folder: URL) throws -> [String] {
-        let root = folder.standardizedFileURL.path + "/"
-        let enumerator = try #require(FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]))
-        return enumerator.compactMap { item -> String? in
-            guard let url = item as? URL, (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { return nil }
-            return String(url.standardizedFileURL.path.dropFirst(root.count))
-        }.sorted()
     }
 }

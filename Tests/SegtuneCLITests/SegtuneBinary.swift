@@ -46,6 +46,27 @@ enum SegtuneBinary {
                    stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
     }
 
+    /// A dataset folder in `folder`: three cases (a, b, c) of a real 24×20×6 CT crop and
+    /// its label map (fixtures/nrrd).
+    static func threeCTCrops(in folder: URL) throws -> URL {
+        let scans = folder.appendingPathComponent("scans"), fixtures = repositoryRoot.appendingPathComponent("fixtures/nrrd")
+        for sub in ["images", "masks"] { try FileManager.default.createDirectory(at: scans.appendingPathComponent(sub), withIntermediateDirectories: true) }
+        for name in ["a", "b", "c"] {
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent("ct.nii.gz"), to: scans.appendingPathComponent("images/\(name).nii.gz"))
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent("labels.nii.gz"), to: scans.appendingPathComponent("masks/\(name).nii.gz"))
+        }
+        return scans
+    }
+
+    /// Every regular file under `folder`, hidden ones (temporaries) included, as paths
+    /// relative to it, sorted.
+    static func files(in folder: URL) -> [String] {
+        var isDirectory: ObjCBool = false
+        return (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? []).filter {
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        }.sorted()
+    }
+
     /// A new empty folder under the temporary directory.
     static func temporaryFolder(_ prefix: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")

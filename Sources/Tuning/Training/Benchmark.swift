@@ -76,10 +76,7 @@ public struct ModelBenchmark: Sendable {
         decoderStep = measure(runs) { tuner.step([example], rate: 3e-3) }
         // One deep-mode training step (4 tokens, 8 visual prompt tokens per encoder block):
         // taped encoder and decoder forward, loss, backward through both, AdamW.
-        var settings = FitSettings()
-        settings.mode = .deep
-        settings.augment = false
-        let deepTuner = PromptTuner(segmenter: segmenter, settings: settings)
+        let deepTuner = Self.deepTuner(segmenter)
         let deepExample = TuningExample(name: "bench", caseName: "bench", embedding: nil, geometry: image,
                                         target: example.target, mask: mask, box: nil)
         let before = ResidentMemory.resetPeak()
@@ -104,10 +101,7 @@ public struct ModelBenchmark: Sendable {
         (targetGeometry.resizedWidth, targetGeometry.resizedHeight) = (image.resizedWidth / quarter, image.resizedHeight / quarter)
         let example = TuningExample(name: "bench", caseName: "bench", embedding: nil, geometry: image,
                                     target: paddedTarget(mask, geometry: targetGeometry, size: low), mask: mask, box: nil)
-        var settings = FitSettings()
-        settings.mode = .deep
-        settings.augment = false
-        let tuner = PromptTuner(segmenter: segmenter, settings: settings)
+        let tuner = deepTuner(segmenter)
         let before = ResidentMemory.resetPeak()
         let times = (0..<max(1, min(runs, 3))).map { _ in
             let start = ContinuousClock.now
@@ -116,6 +110,14 @@ public struct ModelBenchmark: Sendable {
         }
         let peak = ResidentMemory.peakSinceReset()
         return (times, before.flatMap { before in peak.map { ($0, before) } })
+    }
+
+    /// Deep mode's tuner with fit's defaults, without augmentation (a step's work is the same).
+    private static func deepTuner(_ segmenter: Segmenter) -> PromptTuner {
+        var settings = FitSettings()
+        settings.mode = .deep
+        settings.augment = false
+        return PromptTuner(segmenter: segmenter, settings: settings)
     }
 }
 
