@@ -39,6 +39,8 @@ extension FitEvent {
             let m = errors.medians
             return (String(format: "stage 2: stage 1's boxes on %d training slices are off by (x0 %+.3f, y0 %+.3f, x1 %+.3f, y1 %+.3f) of the image side (medians), %d missed; training %d tokens beside boxes drawn from those errors, %d epochs",
                            errors.offsets.count, m[0], m[1], m[2], m[3], errors.missed, tokens, epochs), false)
+        case .stage2Stopped(let epoch, let epochs, let best):
+            return ("stage 2: stopped after epoch \(epoch) of \(epochs), \(counted(epoch - best, "epoch")) without a better cascade Dice than epoch \(best)'s", false)
         case .cascadeChosen(let cascade, let slab):
             let boxStage = cascade.tunedStage2 == true ? "tuned stage 2" : "frozen model"
             let locator = cascade.locator == .atlas ? "atlas" : "stage-1 tokens"

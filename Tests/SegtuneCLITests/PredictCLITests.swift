@@ -31,26 +31,32 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["SC_rgb_rle_2frame"])
     }
 
-    /// `--zoom on`: each slice's box is drawn on a crop around it (48 pixels, the smallest
+    /// `--zoom crop`: each slice's box is drawn on a crop around it (48 pixels, the smallest
     /// crop, for a 16-pixel box) at one encoder pass per slice, and the mask lands back on
-    /// the slice inside that crop.
-    @Test(.enabled(if: ready)) func zoomDrawsTheBoxOnACropAtOneEncoderPassPerSlice() throws {
+    /// the slice inside that crop. `--zoom on` (the default) is the union of that mask and
+    /// the whole slice's (`--zoom off`), at two encoder passes per slice.
+    @Test(.enabled(if: ready)) func zoomUnitesTheWholeSliceWithTheCrop() throws {
         let dir = try SegtuneBinary.temporaryFolder("segtune-zoom")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let out = dir.appendingPathComponent("out")
-        let run = try SegtuneBinary.run(["predict", "--box", "30,30,45,45", "--zoom", "on", "--json", "--quiet",
-                                         Self.pydicom.appendingPathComponent("SC_rgb_rle_2frame.dcm").path, "-o", out.path])
-        #expect(run.status == 0, "\(run.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
-        #expect(summary["slicesEncoded"] as? Int == 2)
-        for slice in ["0001.png", "0002.png"] {
-            let mask = try readMask(at: out.appendingPathComponent("SC_rgb_rle_2frame/\(slice)"))
-            #expect(mask.width == 100 && mask.height == 100)
-            let bounds = try #require(mask.foregroundBounds, "\(slice): empty mask")
+        let input = Self.pydicom.appendingPathComponent("SC_rgb_rle_2frame.dcm").path
+        var masks: [String: [Mask]] = [:]
+        for (mode, encoded) in [("crop", 2), ("off", 2), ("on", 4)] {
+            let out = dir.appendingPathComponent(mode)
+            let run = try SegtuneBinary.run(["predict", "--box", "30,30,45,45", "--zoom", mode, "--json", "--quiet", input, "-o", out.path])
+            #expect(run.status == 0, "\(mode): \(run.stderr)")
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            #expect(summary["slicesEncoded"] as? Int == encoded, "\(mode): \(run.stdout)")
+            masks[mode] = try ["0001.png", "0002.png"].map { try readMask(at: out.appendingPathComponent("SC_rgb_rle_2frame/\($0)")) }
+        }
+        for (slice, crop) in try #require(masks["crop"]).enumerated() {
+            #expect(crop.width == 100 && crop.height == 100)
+            let bounds = try #require(crop.foregroundBounds, "slice \(slice + 1): empty mask")
             // The crop: 48 pixels centred on the box's centre (37.5): x and y 14…61.
             #expect(bounds.x >= 14 && bounds.y >= 14 && bounds.x + bounds.width <= 62 && bounds.y + bounds.height <= 62, "\(bounds)")
+            let (whole, united) = (masks["off"]![slice], masks["on"]![slice])
+            #expect(united.voxels == zip(whole.voxels, crop.voxels).map { max($0, $1) }, "slice \(slice + 1): on is not off ∪ crop")
         }
-        let noBox = try SegtuneBinary.run(["predict", "--point", "20,20", "--zoom", "on", "scan.png", "-o", out.path])
+        let noBox = try SegtuneBinary.run(["predict", "--point", "20,20", "--zoom", "on", "scan.png", "-o", dir.appendingPathComponent("x").path])
         #expect(noBox.status != 0 && noBox.stderr.contains("--zoom sets how given boxes are drawn"), "\(noBox.stderr)")
     }
 

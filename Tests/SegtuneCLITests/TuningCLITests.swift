@@ -125,8 +125,8 @@ import Testing
                 #expect(given == (try Data(contentsOf: zeroShot.appendingPathComponent("\(name).png"))), "\(name)")
             }
         }
-        // Zoomed, the task's box stage draws on the crop: still one encoder pass per image.
-        let zoomed = try SegtuneBinary.run(taskArgs + ["--box", "5,5,60,50", "--zoom", "on", "--json", images.path, "-o", dir.appendingPathComponent("out-zoom").path])
+        // On the crop alone, the task's box stage still takes one encoder pass per image.
+        let zoomed = try SegtuneBinary.run(taskArgs + ["--box", "5,5,60,50", "--zoom", "crop", "--json", images.path, "-o", dir.appendingPathComponent("out-zoom").path])
         #expect(zoomed.status == 0, "\(zoomed.stderr)")
         let zoomSummary = try Self.json(Substring(zoomed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(zoomSummary["slicesEncoded"] as? Int == validationCases.count, "\(zoomed.stdout)")

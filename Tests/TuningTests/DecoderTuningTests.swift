@@ -52,6 +52,30 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         #expect((try epoch(jitter: 0.1, withBox: true)).positionJitterCells == nil)
     }
 
+    /// Stage 2 stops after `Stage2Training.patience` epochs without a better validation Dice
+    /// and keeps its best epoch's tokens; an epoch that improves resets the count.
+    @Test func stage2StopsWhenItsCascadeDiceStopsImproving() throws {
+        var stage1 = FitSettings()
+        stage1.epochs = 20
+        let settings = Stage2Training.settings(stage1: stage1)
+        func run(_ dices: [Double]) throws -> (TrainingLoop.StopReason, epochs: Int, best: Int?, keptIsBest: Bool) {
+            var loop = TrainingLoop(tuner: PromptTuner(segmenter: Self.segmenter, settings: settings), training: [Self.example], validation: [])
+            var prompts: [[Float]] = []  // each epoch's, as validation saw them
+            loop.validationScore = { tuner in
+                prompts.append(tuner.arena.values.values)
+                return (dices[min(prompts.count, dices.count) - 1], 0)
+            }
+            let stop = try loop.run()
+            let best = loop.best?.epoch
+            return (stop, loop.history.count, best, best.map { loop.bestValues.values == prompts[$0 - 1] } ?? false)
+        }
+        let flat = try run([0.80, 0.70, 0.75, 0.90, 0.90, 0.90])
+        #expect(flat.0 == .earlyStop && flat.epochs == 1 + Stage2Training.patience && flat.best == 1 && flat.keptIsBest)
+        // Epoch 3 improves, so the count starts again from it.
+        let late = try run([0.50, 0.40, 0.60, 0.55, 0.58, 0.90])
+        #expect(late.0 == .earlyStop && late.epochs == 3 + Stage2Training.patience && late.best == 3 && late.keptIsBest)
+    }
+
     /// A learnable global dense prompt starts at no_mask_embed and is trained with the tokens.
     @Test func globalDensePromptIsTrained() {
         let tuner = Self.trained(seed: 1, dense: .global)

@@ -29,7 +29,7 @@ public final class Predictor {
         public var cascadeMargin: Double?
         public var cascadeRounds: Int?
         /// Crop-and-zoom for given boxes (Zoom.swift); derived cascade boxes never zoom.
-        public var zoom: ZoomMode = .off
+        public var zoom: ZoomMode = .on
         /// Where the cascade's first boxes come from; nil: each task's choice.
         public var locator: CascadeChoice.Locator?
         /// Encode every slice even where the tasks' atlas gives no box (their masks stay
@@ -143,27 +143,27 @@ public final class Predictor {
                 let inView = image.cropped(to: region)
                 let sliceBox = sliceBoxes.map { $0[z]?.moved(into: region) } ?? given
                 let zoom = sliceBox.flatMap { zoomRegion(for: $0, width: inView.width, height: inView.height, mode: options.zoom) }
+                let cropOnly = zoom != nil && options.zoom == .crop
                 // The whole slice's plain embedding, where something decodes it: a shared-
-                // embedding task, the cascade's box stage, or a given box not zoomed. Deep
-                // tasks run their own encoder; zero-shot encodes what its prompt needs below.
+                // embedding task, the cascade's box stage, or a given box drawn on the whole
+                // slice. Deep tasks run their own encoder; zero-shot encodes what its prompt needs below.
                 let needsPlain = !tasks.isEmpty && sharing.contains { t in
-                    if boxesGiven && !tasks[t].needsBox { return zoom == nil }
+                    if boxesGiven && !tasks[t].needsBox { return !cropOnly }
                     return tasks[t].usesSharedEmbedding || cascades[t] != nil
                 }
-                let geometry = zoom != nil && tasks.isEmpty ? nil : prepare(inView, with: segmenter)
+                let geometry = cropOnly && tasks.isEmpty ? nil : prepare(inView, with: segmenter)
                 if let geometry { geometries.append(geometry) }
                 let embedding = needsPlain ? try plainEmbedding(geometry!) : nil
                 if keepsEmbeddings { embeddings.append(embedding!) }
                 if tasks.isEmpty {
                     let pointsHere = sliceBoxes == nil ? givenPoints : []
-                    if let zoom, let sliceBox {
-                        slices[0].append(try zoomedBoxMask(frozenBoxStage(segmenter), image: inView, region: zoom, box: sliceBox, points: pointsHere, threshold: logit))
-                    } else if sliceBox == nil && pointsHere.isEmpty {
+                    if sliceBox == nil && pointsHere.isEmpty {
                         slices[0].append(.empty(width: inView.width, height: inView.height))
                     } else {
-                        slices[0].append(Mask(width: inView.width, height: inView.height,
-                                              voxels: segmenter.predictMask(embedding: try plainEmbedding(geometry!), for: geometry!, box: sliceBox,
-                                                                            points: pointsHere, threshold: logit)))
+                        let whole = cropOnly ? nil : Mask(width: inView.width, height: inView.height,
+                                                          voxels: segmenter.predictMask(embedding: try plainEmbedding(geometry!), for: geometry!, box: sliceBox,
+                                                                                        points: pointsHere, threshold: logit))
+                        slices[0].append(try zoomed(whole, frozenBoxStage(segmenter), image: inView, region: zoom, box: sliceBox, points: pointsHere, threshold: logit))
                     }
                 }
                 for t in sharing where !tasks.isEmpty {
@@ -172,11 +172,9 @@ public final class Predictor {
                         slices[t].append(.empty(width: geometry.originalWidth, height: geometry.originalHeight))
                     } else if boxesGiven && !tasks[t].needsBox {
                         // Given boxes replace the ones stage 1 would derive: the box stage only.
-                        if let zoom, let sliceBox {
-                            slices[t].append(try zoomedBoxMask(tasks[t].boxStage(segmenter), image: inView, region: zoom, box: sliceBox, threshold: logit))
-                        } else {
-                            slices[t].append(boxStageMask(tasks[t].boxStage(segmenter), embedding: embedding!, geometry: geometry, box: sliceBox, threshold: logit))
-                        }
+                        let stage = tasks[t].boxStage(segmenter)
+                        let whole = cropOnly ? nil : boxStageMask(stage, embedding: embedding!, geometry: geometry, box: sliceBox, threshold: logit)
+                        slices[t].append(try zoomed(whole, stage, image: inView, region: zoom, box: sliceBox, threshold: logit))
                     } else {
                         slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: sliceBox, threshold: logit))
                     }
@@ -301,6 +299,17 @@ public final class Predictor {
     public static func locator(of task: TaskPredictor, options: Options) -> CascadeChoice.Locator {
         guard task.atlas != nil else { return .tokens }
         return options.locator ?? task.manifest.cascade?.locator ?? .tokens
+    }
+
+    /// A given box's mask with crop-and-zoom (Zoom.swift): `whole`, the box drawn on the whole
+    /// slice (nil for `--zoom crop`), united with `stage`'s mask on the crop `region`; without
+    /// a region, `whole` alone.
+    private func zoomed(_ whole: Mask?, _ stage: BoxStage, image: Image, region: PixelRegion?, box: BoxPrompt?,
+                        points: [PointPrompt] = [], threshold: Float) throws -> Mask {
+        guard let region, let box else { return whole! }
+        let crop = try zoomedBoxMask(stage, image: image, region: region, box: box, points: points, threshold: threshold)
+        guard let whole else { return crop }
+        return Mask(width: whole.width, height: whole.height, voxels: zip(whole.voxels, crop.voxels).map { $0 | $1 }, spacing: whole.spacing)
     }
 
     /// `stage` on a crop of `image` around `box` (both in `image`'s pixels), resized to the

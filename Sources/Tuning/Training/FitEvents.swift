@@ -29,6 +29,9 @@ public enum FitEvent: Sendable {
     case beforeTuning(untuned: (dice: Double, iou: Double), initialDice: Double)
     /// Stage 2 starts: stage 1's box errors on the training slices, the tokens and epochs it trains.
     case stage2(errors: BoxErrors, tokens: Int, epochs: Int)
+    /// Stage 2 stopped early: `Stage2Training.patience` epochs without a better cascade
+    /// validation Dice after `bestEpoch`; `epoch` of `epochs` was its last.
+    case stage2Stopped(epoch: Int, of: Int, bestEpoch: Int)
     /// The cascade as validation chose it; `slab`: chosen on a slab of the training scan.
     case cascadeChosen(CascadeChoice, slab: SlabHoldout?)
     /// The atlas stored in the task: slices, scans with slice positions, and whether the

@@ -269,9 +269,15 @@ public final class FitSession {
         let errors = stage1.measureBoxErrors(training)
         let stage2 = Stage2Training(stage1: request.settings, errors: errors)
         progress.event(.stage2(errors: errors, tokens: stage2.settings.sparseTokens, epochs: stage2.settings.epochs))
-        return stage2.run(segmenter: segmenter, stage1: stage1, training: training, validation: validation,
-                          shouldStop: shouldStop, onStep: { step, steps in progress.step(step, of: steps) },
-                          onEpoch: { end in progress.stage2Epoch(end.record, of: stage2.settings.epochs, isBest: end.isBest) })
+        var last: (epoch: Int, best: Int) = (0, 0)
+        let trained = stage2.run(segmenter: segmenter, stage1: stage1, training: training, validation: validation,
+                                 shouldStop: shouldStop, onStep: { step, steps in progress.step(step, of: steps) },
+                                 onEpoch: { end in
+                                     last = (end.record.epoch, end.best?.epoch ?? end.record.epoch)
+                                     progress.stage2Epoch(end.record, of: stage2.settings.epochs, isBest: end.isBest)
+                                 })
+        if trained.stop == .earlyStop { progress.event(.stage2Stopped(epoch: last.epoch, of: stage2.settings.epochs, bestEpoch: last.best)) }
+        return trained
     }
 
     /// Decoder-mode examples: every training variant and validation image, embedded through the cache.
