@@ -73,8 +73,14 @@ void cdicom::saveAtomically(DcmFileFormat &file, const char *outPath, const std:
     fchmod(fd, 0644);  // mkstemp's 0600 would make the renamed output private
     close(fd);
     temporary.path = pattern.data();
+    errno = 0;
     OFCondition saved = file.saveFile(temporary.path.c_str(), EXS_LittleEndianExplicit);
-    if (saved.bad()) throw Failure{"cannot write the " + what + " (" + saved.text() + ")"};
+    if (saved.bad()) {
+        // DCMTK reports a failed write (a full disk, a file-size limit) as a stream condition;
+        // the system's reason is the one a user can act on.
+        bool streamFailed = saved == EC_StreamNotifyClient && errno != 0;
+        throw Failure{"cannot write the " + what + " (" + (streamFailed ? std::string(strerror(errno)) : std::string(saved.text())) + ")"};
+    }
     if (rename(temporary.path.c_str(), outPath) != 0)
         throw Failure{"cannot rename the written file to " + out + " (" + strerror(errno) + ")"};
     temporary.kept = true;

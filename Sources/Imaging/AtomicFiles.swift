@@ -61,6 +61,14 @@ public enum AtomicFiles {
         }
     }
 
+    /// Creates `folder`; a failure is one line naming it with the system's reason (a
+    /// read-only or full file system), not Foundation's error dump.
+    public static func createFolder(_ folder: URL, intermediates: Bool = true) throws {
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: intermediates) } catch {
+            throw InputError(file: folder.path, reason: "cannot create the folder (\(systemReason(error)))")
+        }
+    }
+
     static func isRunning(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM
     }
@@ -70,6 +78,7 @@ public enum AtomicFiles {
 /// "File too large"), rather than Foundation's wrapper around it.
 public func systemReason(_ error: Error) -> String {
     var error = error as NSError
-    while let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError { error = underlying }
+    // The underlying error is stored as a Swift `Error` on Linux: `as? NSError` misses it.
+    while let underlying = error.userInfo[NSUnderlyingErrorKey] as? Error { error = underlying as NSError }
     return error.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(error.code))) : error.localizedDescription
 }

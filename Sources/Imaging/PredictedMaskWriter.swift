@@ -51,7 +51,7 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
     for format in [MaskFormat.dicomSeg, .rtstruct] where formats.contains(format) && (volume.geometry == nil || volume.storedSlices == nil) {
         throw InputError(file: volume.source, reason: "--format \(format.rawValue) needs a DICOM series (a folder of slices)")
     }
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try AtomicFiles.createFolder(folder)
     if formats.contains(.png) {
         func writeSlices(into target: URL, stems: [String]) throws {
             for z in 0..<mask.depth {
@@ -68,7 +68,7 @@ public func writePredictedMask(_ mask: Mask, of volume: Volume, name: String, fo
             let final = folder.appendingPathComponent(name)
             let temporary = AtomicFiles.temporary(beside: final)
             do {
-                try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
+                try AtomicFiles.createFolder(temporary, intermediates: false)
                 try writeSlices(into: temporary, stems: outputSliceNumbers(images).map { String(format: "%04d", $0) })
                 try AtomicFiles.moveIntoPlace(temporary, at: final)
             } catch let error as InputError {

@@ -46,7 +46,8 @@ public func writeSafetensors(_ tensors: [String: Tensor], metadata: [String: Str
         .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt64.random(in: 0...UInt64.max)).tmp")
     let fail = { (reason: String) in CheckpointError(file: url.path, reason: reason) }
     guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-        throw fail("cannot create \(temporary.path)")
+        // open(2)'s reason (a read-only or full file system), named by the file the user asked for.
+        throw fail("cannot write (\(String(cString: strerror(errno))))")
     }
     do {
         let handle = try FileHandle(forWritingTo: temporary)
@@ -64,8 +65,9 @@ public func writeSafetensors(_ tensors: [String: Tensor], metadata: [String: Str
     } catch {
         try? FileManager.default.removeItem(at: temporary)
         // The system's words ("No space left on device"), not Foundation's wrapper around them.
+        // On Linux the underlying error is stored as a Swift `Error`: `as? NSError` misses it.
         var cause = error as NSError
-        while let underlying = cause.userInfo[NSUnderlyingErrorKey] as? NSError { cause = underlying }
+        while let underlying = cause.userInfo[NSUnderlyingErrorKey] as? Error { cause = underlying as NSError }
         throw fail("cannot write (\(cause.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(cause.code))) : cause.localizedDescription))")
     }
     guard rename(temporary.path, url.path) == 0 else {

@@ -48,7 +48,7 @@ public struct EmbeddingCache: Sendable {
     /// Safe beside other processes sharing the folder (several shards, several hosts): a
     /// unique temporary name, then a rename, so a reader sees the whole file or none.
     public func store(_ embedding: Tensor, forKey key: String) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try AtomicFiles.createFolder(directory)
         let final = url(for: key)
         let temporary = AtomicFiles.temporary(beside: final)
         do {

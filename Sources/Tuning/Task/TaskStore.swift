@@ -29,14 +29,16 @@ public struct TaskStore: Sendable {
     /// Writes the best prompts first, then the manifest that describes them, so a
     /// reader never sees a manifest newer than its prompts.
     public func save(_ manifest: TaskManifest, prompts: [String: Tensor]) throws {
-        try FileManager.default.createDirectory(at: folder(manifest.name), withIntermediateDirectories: true)
+        try AtomicFiles.createFolder(folder(manifest.name))
         try writeSafetensors(prompts, metadata: ["task": manifest.name, "base_model_sha256": manifest.baseModel.sha256],
                              to: promptsURL(manifest.name))
-        try manifest.encoded().write(to: manifestURL(manifest.name), options: .atomic)
+        do { try manifest.encoded().write(to: manifestURL(manifest.name), options: .atomic) } catch {
+            throw InputError(file: manifestURL(manifest.name).path, reason: "cannot write (\(systemReason(error)))")
+        }
     }
 
     public func saveTrainingState(_ name: String, values: Tensor, optimiser: AdamW) throws {
-        try FileManager.default.createDirectory(at: folder(name), withIntermediateDirectories: true)
+        try AtomicFiles.createFolder(folder(name))
         let tensors = [
             "values": values,
             "adam_first_moment": Tensor(shape: [optimiser.firstMoment.count], values: optimiser.firstMoment),
