@@ -61,6 +61,46 @@ struct FaultInjectionCLITests {
         #expect(SegtuneBinary.files(in: folder.appendingPathComponent("out")).isEmpty)
     }
 
+    /// The output folder removed while predict writes into it (a user cleaning up, another
+    /// job's rm -rf): the case being written when it went may fail with one line, later
+    /// cases make the folder again, nothing traps, and a rerun with --skip-existing leaves
+    /// the clean run's files, byte for byte.
+    @Test func anOutputFolderRemovedMidRun() throws {
+        let folder = try SegtuneBinary.temporaryFolder("segtune-removed")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let images = try SegtuneBinary.threeCTCrops(in: folder).appendingPathComponent("images")
+        try FileManager.default.copyItem(at: images.appendingPathComponent("a.nii.gz"), to: images.appendingPathComponent("d.nii.gz"))
+        // One cache for the three runs: each slice is encoded once (the cache is not removed).
+        let predict = ["predict", "--box", "2,2,20,18", "--format", "png,nifti", "--threads", "1", "--quiet", "--cache-dir", "cache", images.path]
+        let out = folder.appendingPathComponent("out")
+        let process = Process()
+        process.executableURL = SegtuneBinary.url
+        process.arguments = predict + ["-o", out.path]
+        process.currentDirectoryURL = folder
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        // Removed as soon as the first case is there, while the others are still to come.
+        while process.isRunning && !FileManager.default.fileExists(atPath: out.appendingPathComponent("a.nii.gz").path) { usleep(2_000) }
+        #expect(process.isRunning, "predict finished before its output folder could be removed")
+        try? FileManager.default.removeItem(at: out)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && [0, 1].contains(process.terminationStatus), "\(stderr)")
+        let lines = stderr.split(separator: "\n")
+        #expect(lines.count <= 1 && lines.allSatisfy { $0.hasPrefix("segtune: \(out.path)/") }, "\(stderr)")
+        #expect((process.terminationStatus == 0) == lines.isEmpty)
+
+        let rerun = try SegtuneBinary.run(predict + ["--skip-existing", "-o", out.path], in: folder)
+        let clean = try SegtuneBinary.run(predict + ["-o", "clean"], in: folder)
+        #expect(rerun.status == 0 && clean.status == 0, "\(rerun.stderr)\n\(clean.stderr)")
+        let files = SegtuneBinary.files(in: folder.appendingPathComponent("clean"))
+        #expect(files.count == 4 * 7 && SegtuneBinary.files(in: out) == files)
+        for file in files {
+            #expect(try Data(contentsOf: out.appendingPathComponent(file)) == Data(contentsOf: folder.appendingPathComponent("clean/\(file)")), "\(file)")
+        }
+    }
+
     @Test func aTaskThatCannotBeSavedIsOneLineAndLeavesNoTemporaries() throws {
         let folder = try SegtuneBinary.temporaryFolder("segtune-full-task")
         defer { try? FileManager.default.removeItem(at: folder) }
