@@ -187,12 +187,39 @@ struct Predict: ParsableCommand {
 }
 
 /// A batch's progress on stderr: the shard's share, then a line per case when there are
-/// several (or a shard); errors always print.
+/// several (or a shard), and within a long volume its slices with an ETA (on a terminal
+/// one line that updates, in a log a line every 10%); errors always print.
 final class BatchProgress: PredictObserver {
+    /// Volumes with fewer slices take seconds: no progress within them.
+    static let slicesWorthProgress = 32
     private let quiet: Bool
+    private let isTerminal = isatty(STDERR_FILENO) != 0
     private var reportsCases = false
+    private var volume: (name: String, firstSlice: Int, started: Date, decile: Int, shown: Bool)?
 
     init(quiet: Bool) { self.quiet = quiet }
+
+    func sliceDone(_ name: String, slice: Int, of count: Int) {
+        guard !quiet, count >= Self.slicesWorthProgress else { return }
+        if volume?.name != name { volume = (name, slice, Date(), -1, false) }
+        guard var v = volume, slice > v.firstSlice else { return }
+        let elapsed = Date().timeIntervalSince(v.started)
+        let line = "\(name): slice \(slice) of \(count), ETA \(duration(elapsed / Double(slice - v.firstSlice) * Double(count - slice)))"
+        if isTerminal {
+            writeToStderr(raw: "\r\(line)  ")
+            v.shown = true
+        } else if slice * 10 / count > v.decile {
+            v.decile = slice * 10 / count
+            writeToStderr(line)
+        }
+        volume = v
+    }
+
+    /// Clears a terminal's slice line before the case's own line.
+    private func endVolume() {
+        if volume?.shown == true { writeToStderr(raw: "\r\u{1B}[K") }
+        volume = nil
+    }
 
     func sharding(_ shard: Shard, taking names: [String], of total: Int) {
         reportsCases = !quiet
@@ -204,14 +231,19 @@ final class BatchProgress: PredictObserver {
     }
 
     func caseDone(_ name: String, slices: Int, seconds: Double, index: Int, of count: Int) {
+        endVolume()
         guard shows(count) else { return }
         let sliceCount = slices == 1 ? "1 slice" : "\(slices) slices"
         writeToStderr("[\(index)/\(count)] \(name): \(sliceCount) in " + String(format: "%.1f s", seconds))
     }
 
-    func caseFailed(_ name: String, error: String) { printError(error) }
+    func caseFailed(_ name: String, error: String) {
+        endVolume()
+        printError(error)
+    }
 
     func slicesBeyondAtlas(_ name: String, task: String, slices: Int, of count: Int) {
+        endVolume()
         if !quiet {
             printWarning("\(name): task '\(task)': \(slices) of \(count) slices lie beyond the span of the training scan its atlas matched, "
                          + "and are left empty (docs/tuning.md, \"Atlas\")")

@@ -146,11 +146,12 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
 /// that cannot be read among the cases, then a resumed run that finds everything done.
 @Suite(.enabled(if: hasCheckpoint)) struct PredictSessionTests {
     final class Recorder: PredictObserver {
-        var shards: [(Shard, [String], Int)] = [], skipped: [String] = [], done: [String] = [], failed: [String] = []
+        var shards: [(Shard, [String], Int)] = [], skipped: [String] = [], done: [String] = [], failed: [String] = [], slices: [String] = []
         func sharding(_ shard: Shard, taking names: [String], of total: Int) { shards.append((shard, names, total)) }
         func caseSkipped(_ name: String, index: Int, of count: Int) { skipped.append(name) }
         func caseDone(_ name: String, slices: Int, seconds: Double, index: Int, of count: Int) { done.append(name) }
         func caseFailed(_ name: String, error: String) { failed.append(error) }
+        func sliceDone(_ name: String, slice: Int, of count: Int) { slices.append("\(name) \(slice)/\(count)") }
     }
 
     @Test func batchWithABadFileThenResume() throws {
@@ -174,6 +175,7 @@ private let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.pa
         #expect(first.done == ["mni152-z030", "mni152-z032"] && first.skipped.isEmpty)
         #expect(first.failed.map(\.case) == ["broken"] && first.failed[0].error.hasPrefix(scans.appendingPathComponent("broken.png").path + ": "))
         #expect(recorder.failed == first.failed.map(\.error) && first.slicesEncoded == 2)
+        #expect(recorder.slices == ["mni152-z030 1/1", "mni152-z032 1/1"])
         let masks = try ["mni152-z030", "mni152-z032"].map { try readMask(at: out.appendingPathComponent($0 + ".png")) }
         // The smaller box of z032 gives the smaller mask (the two slices are 2 mm apart).
         #expect(masks[1].foregroundCount > 0 && masks[1].foregroundCount < masks[0].foregroundCount)

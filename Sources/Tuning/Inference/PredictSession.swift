@@ -55,10 +55,13 @@ public protocol PredictObserver: AnyObject {
     /// A task's atlas placed `slices` of the case's `of` slices beyond the span of the
     /// training scan it matched and left them empty (the masks were written).
     func slicesBeyondAtlas(_ name: String, task: String, slices: Int, of: Int)
+    /// A volume's slice `slice` (1-based) of `of` is done (Predictor.predict's `progress`).
+    func sliceDone(_ name: String, slice: Int, of: Int)
 }
 
 extension PredictObserver {
     public func slicesBeyondAtlas(_ name: String, task: String, slices: Int, of: Int) {}
+    public func sliceDone(_ name: String, slice: Int, of: Int) {}
 }
 
 /// What one batch did: with shards, one per shard (`predict --json`).
@@ -160,7 +163,8 @@ public final class PredictSession {
         if predictor.tasks.isEmpty && box == nil && prompts.points.isEmpty && sliceBoxes == nil {
             throw InputError(file: input.url.path, reason: "no box for '\(input.name)' in \(prompts.boxTableSource ?? "the box table"), and no common box")
         }
-        let outputs = try predictor.predict(volume, box: box, points: prompts.points, sliceBoxes: sliceBoxes)
+        let outputs = try predictor.predict(volume, box: box, points: prompts.points, sliceBoxes: sliceBoxes,
+                                            progress: observer.map { observer in { observer.sliceDone(input.name, slice: $0, of: $1) } })
         for (predicted, folder) in zip(outputs, folders) {
             try writePredictedMask(predicted.mask, of: volume, name: input.name, formats: output.formats,
                                    overlays: output.overlays ? predicted.shown : nil, label: predicted.name, to: folder)

@@ -83,8 +83,11 @@ public final class Predictor {
     /// `box`; a slice without one gets an empty mask. Throws `InputError` naming
     /// `volume.source` when a task needs a box and none is given, boxes meet a task with
     /// the cascade off (stage 1 alone takes no box), or a window name is bad.
+    /// `progress(slice, slices)` follows a long volume: called after each slice (1-based,
+    /// in canonical order) that is encoded or decoded; slices the atlas leaves without a
+    /// box are passed over.
     public func predict(_ volume: Volume, box: BoxPrompt? = nil, points: [PointPrompt] = [],
-                        sliceBoxes: [BoxPrompt?]? = nil) throws -> [Output] {
+                        sliceBoxes: [BoxPrompt?]? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [Output] {
         precondition(sliceBoxes == nil || sliceBoxes!.count == volume.slices.count, "per-slice boxes: one per slice")
         if !tasks.isEmpty && !points.isEmpty {
             throw InputError(file: volume.source, reason: "points are for zero-shot prediction; tasks take none")
@@ -130,7 +133,7 @@ public final class Predictor {
                                                  || Self.atlasGates(tasks[t], options: options, isVolume: isVolume))
             }) {
                 for (t, found) in try atlasMasks(sharing.map { (t: $0, cascade: cascades[$0]) }, shown: shown, region: region,
-                                                 spacing: spacing, isVolume: isVolume, threshold: logit) {
+                                                 spacing: spacing, isVolume: isVolume, threshold: logit, progress: progress) {
                     (slices[t], slicesBeyondAtlas[t]) = (found.masks, found.beyondSpan)
                 }
                 continue
@@ -179,6 +182,7 @@ public final class Predictor {
                         slices[t].append(tasks[t].mask(embedding: embedding, geometry: geometry, box: sliceBox, threshold: logit))
                     }
                 }
+                progress?(z + 1, shown.count)
             }
             for t in sharing where !tasks.isEmpty && !boxesGiven {
                 if Self.atlasGates(tasks[t], options: options, isVolume: isVolume) {
@@ -219,14 +223,17 @@ public final class Predictor {
     /// the encoder says, so the atlas runs first (on thumbnails) and only the slices with a
     /// box are encoded, once for all these tasks.
     private func atlasMasks(_ tasksHere: [(t: Int, cascade: (margin: Double, rounds: Int)?)], shown: [Image], region: PixelRegion,
-                            spacing: Double?, isVolume: Bool, threshold: Float) throws -> [Int: (masks: [Mask], beyondSpan: Int)] {
+                            spacing: Double?, isVolume: Bool, threshold: Float,
+                            progress: ((Int, Int) -> Void)?) throws -> [Int: (masks: [Mask], beyondSpan: Int)] {
         let geometries = shown.map { prepare($0.cropped(to: region), with: segmenter) }
         var embeddings = [Tensor?](repeating: nil, count: geometries.count)
         func embedding(_ z: Int) throws -> Tensor {
             if let embedding = embeddings[z] { return embedding }
             embeddings[z] = try plainEmbedding(geometries[z])
+            progress?(z + 1, geometries.count)
             return embeddings[z]!
         }
+        defer { progress?(geometries.count, geometries.count) }
         var result: [Int: (masks: [Mask], beyondSpan: Int)] = [:]
         for (t, cascade) in tasksHere {
             let gated = Self.atlasGates(tasks[t], options: options, isVolume: isVolume)
