@@ -138,7 +138,8 @@ public final class Predictor {
                 }
                 continue
             }
-            var embeddings: [Tensor] = [], geometries: [PreparedImage] = []
+            var geometries: [PreparedImage] = []
+            let kept = SlabOfEmbeddings(slices: shown.count)
             // The cascade needs every slice's embedding for its 3-D step; given boxes skip it.
             let keepsEmbeddings = !boxesGiven && sharing.contains { !tasks.isEmpty && cascades[$0] != nil }
             let (given, givenPoints) = (box.map { $0.moved(into: region) }, points.map { $0.moved(into: region) })
@@ -157,7 +158,7 @@ public final class Predictor {
                 let geometry = cropOnly && tasks.isEmpty ? nil : prepare(inView, with: segmenter)
                 if let geometry { geometries.append(geometry) }
                 let embedding = needsPlain ? try plainEmbedding(geometry!) : nil
-                if keepsEmbeddings { embeddings.append(embedding!) }
+                if keepsEmbeddings { try kept.store(embedding!, at: z) }
                 if tasks.isEmpty {
                     let pointsHere = sliceBoxes == nil ? givenPoints : []
                     if sliceBox == nil && pointsHere.isEmpty {
@@ -199,8 +200,9 @@ public final class Predictor {
                     located = locator == .atlas ? found.boxes : tokensInAtlasBoxes(slices[t], located: found.boxes, margin: cascade.margin)
                     slicesBeyondAtlas[t] = found.beyondSpan
                 }
-                slices[t] = cascadeMasks(coarse: slices[t], located: located, isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds,
-                                         stage2: tasks[t].boxStage(segmenter), embeddings: embeddings, geometries: geometries, threshold: logit)
+                slices[t] = try cascadeMasks(coarse: slices[t], located: located, isVolume: images.count > 1, margin: cascade.margin, rounds: cascade.rounds,
+                                             stage2: tasks[t].boxStage(segmenter), embedding: { try kept.embedding(at: $0) }, geometries: geometries,
+                                             threshold: logit)
             }
             // Back from the body's crop onto the stored slices.
             for index in tasks.isEmpty ? [0] : sharing {
@@ -226,12 +228,13 @@ public final class Predictor {
                             spacing: Double?, isVolume: Bool, threshold: Float,
                             progress: ((Int, Int) -> Void)?) throws -> [Int: (masks: [Mask], beyondSpan: Int)] {
         let geometries = shown.map { prepare($0.cropped(to: region), with: segmenter) }
-        var embeddings = [Tensor?](repeating: nil, count: geometries.count)
+        let kept = SlabOfEmbeddings(slices: geometries.count)
         func embedding(_ z: Int) throws -> Tensor {
-            if let embedding = embeddings[z] { return embedding }
-            embeddings[z] = try plainEmbedding(geometries[z])
+            if kept.contains(z) { return try kept.embedding(at: z) }
+            let embedding = try plainEmbedding(geometries[z])
+            try kept.store(embedding, at: z)
             progress?(z + 1, geometries.count)
-            return embeddings[z]!
+            return embedding
         }
         defer { progress?(geometries.count, geometries.count) }
         var result: [Int: (masks: [Mask], beyondSpan: Int)] = [:]
