@@ -139,7 +139,7 @@ public final class Predictor {
                 continue
             }
             var geometries: [PreparedImage] = []
-            let kept = SlabOfEmbeddings(slices: shown.count)
+            let kept = KeptEmbeddings(slices: shown.count)
             // The cascade needs every slice's embedding for its 3-D step; given boxes skip it.
             let keepsEmbeddings = !boxesGiven && sharing.contains { !tasks.isEmpty && cascades[$0] != nil }
             let (given, givenPoints) = (box.map { $0.moved(into: region) }, points.map { $0.moved(into: region) })
@@ -228,7 +228,7 @@ public final class Predictor {
                             spacing: Double?, isVolume: Bool, threshold: Float,
                             progress: ((Int, Int) -> Void)?) throws -> [Int: (masks: [Mask], beyondSpan: Int)] {
         let geometries = shown.map { prepare($0.cropped(to: region), with: segmenter) }
-        let kept = SlabOfEmbeddings(slices: geometries.count)
+        let kept = KeptEmbeddings(slices: geometries.count)
         func embedding(_ z: Int) throws -> Tensor {
             if kept.contains(z) { return try kept.embedding(at: z) }
             let embedding = try plainEmbedding(geometries[z])

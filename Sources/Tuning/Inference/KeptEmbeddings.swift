@@ -10,7 +10,7 @@ import Glibc
 /// 340-slice CT would hold 1.4 GB: past `inMemorySlices`, they go to an unlinked temporary
 /// file and are read back when asked for, bit for bit, so memory stays that of a few
 /// slices whatever the volume's length, and the masks are the same.
-final class SlabOfEmbeddings {
+final class KeptEmbeddings {
     /// Volumes up to this many slices keep their embeddings in memory (256 MB).
     static let inMemorySlices = 64
 
